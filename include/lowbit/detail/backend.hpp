@@ -1,0 +1,15 @@
+// lowbit/detail/backend.hpp — the compiler's target (config.hpp) -> one kernel set, `active_kernels`.
+//
+// The scalar kernels are always compiled. Each SIMD backend header guards itself on the macros it
+// needs, so a build for AVX-512 also carries the AVX2 kernels (tests compare both with the scalar
+// reference), while only the selected set serves lowbit::dequantize.
+#pragma once
+
+#include "../config.hpp"
+#include "scalar.hpp"
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+using active_kernels = scalar_kernels;
+}  // namespace detail
+LOWBIT_END_NAMESPACE

@@ -1,0 +1,79 @@
+// lowbit/error.hpp — lowbit::error and the one place that checks arguments.
+//
+// Every public entry point validates all of its arguments before it touches an output, so when a
+// lowbit::error is thrown no output byte has been written. Messages name the function, the bad value
+// and what is allowed, e.g.
+//   [lowbit::dequantize] bits 9 is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "config.hpp"
+#include "format.hpp"
+
+namespace lowbit {
+
+/// Thrown for any invalid argument of a lowbit function. Derives from std::invalid_argument.
+class error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace lowbit
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// A pointer argument and its name in the public signature.
+using named_pointer = std::pair<const char*, const void*>;
+
+[[noreturn]] inline void fail(const char* function, const std::string& what) {
+  throw error(std::string("[lowbit::") + function + "] " + what);
+}
+
+inline void check_bits(const char* function, int bits) {
+  if (!format::is_supported_bits(bits)) {
+    fail(function, "bits " + std::to_string(bits) +
+                       " is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8 (MLX ships 2, 3, 4, 5, 6, 8)");
+  }
+}
+
+inline void check_group_size(const char* function, int group_size) {
+  if (!format::is_supported_group_size(group_size)) {
+    fail(function, "group_size " + std::to_string(group_size) + " is not supported; supported: 32, 64, 128");
+  }
+}
+
+// Shape and pointer checks shared by every affine entry point. largest_element is the size in bytes of
+// the widest element array the call reads or writes (so its byte count cannot overflow either).
+inline void check_shape_and_pointers(const char* function, std::size_t rows, std::size_t cols, int group_size,
+                                     std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
+  if (cols % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, "cols " + std::to_string(cols) + " is not a multiple of group_size " +
+                       std::to_string(group_size));
+  }
+  if (rows == 0 || cols == 0) return;  // a valid no-op: nothing is read or written
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  if (rows > max / cols) {
+    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " overflows size_t");
+  }
+  if (rows * cols > max / largest_element) {
+    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " elements of " +
+                       std::to_string(largest_element) + " bytes overflow size_t");
+  }
+  for (const named_pointer& p : pointers) {
+    if (p.second == nullptr) {
+      fail(function, std::string(p.first) + " is null but rows x cols = " + std::to_string(rows) + " x " +
+                         std::to_string(cols) + " is not empty");
+    }
+  }
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
