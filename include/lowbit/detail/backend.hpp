@@ -6,10 +6,18 @@
 #pragma once
 
 #include "../config.hpp"
+#include "avx2.hpp"
+#include "avx512.hpp"
 #include "scalar.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
+#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
+using active_kernels = avx512_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
+using active_kernels = avx2_kernels;
+#else
 using active_kernels = scalar_kernels;
+#endif
 }  // namespace detail
 LOWBIT_END_NAMESPACE

@@ -1,0 +1,243 @@
+// lowbit/detail/avx2.hpp — AVX2 + F16C kernels.
+//
+// Eight codes at a time in 32-bit lanes. For bits <= 4 the group's 2^Bits outputs are computed once with
+// the exact rule and looked up with vpermps/vpermd (one or two 8-entry tables); for more bits the rule is
+// applied per element with the same operations. Why each step is exact is explained in avx512.hpp; the
+// operations here are their 256-bit counterparts: vmulps, then vaddps behind no_contract (never an FMA),
+// vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding for bfloat16.
+#pragma once
+
+#include "../config.hpp"
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "../format.hpp"
+#include "../types.hpp"
+#include "numeric.hpp"
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx2 {
+
+// ---- unpacking: 8 codes into the low bits of 32-bit lanes (higher bits: garbage) ---------------------
+// Lane i takes the four bytes from byte i*Bits / 8 of the chunk (a pshufb of the chunk's 8 bytes) and
+// shifts right by (i*Bits) % 8.
+template <int Bits>
+constexpr std::array<std::int8_t, 32> dword_byte_windows() {
+  std::array<std::int8_t, 32> idx{};
+  for (int half = 0; half < 2; ++half) {
+    for (int i = 0; i < 4; ++i) {
+      const int lane = 4 * half + i;
+      for (int k = 0; k < 4; ++k) {
+        const int byte = lane * Bits / 8 + k;
+        idx[16 * half + 4 * i + k] = static_cast<std::int8_t>(byte < 8 ? byte : -128);  // -128: zero
+      }
+    }
+  }
+  return idx;
+}
+template <int Bits>
+constexpr std::array<std::int32_t, 8> dword_shifts() {
+  std::array<std::int32_t, 8> s{};
+  for (int i = 0; i < 8; ++i) s[i] = Bits <= 4 ? i * Bits : i * Bits % 8;
+  return s;
+}
+
+template <class T, std::size_t N>
+LOWBIT_ALWAYS_INLINE __m256i load_constant(const std::array<T, N>& a) noexcept {
+  static_assert(sizeof(T) * N == 32, "a constant vector is 32 bytes");
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.data()));
+}
+
+// The 8 codes of a chunk of Bits bytes starting at p.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
+  static constexpr auto shifts = dword_shifts<Bits>();
+  if constexpr (Bits == 8) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  } else if constexpr (Bits <= 4) {  // 8 codes fit in 32 bits: broadcast, shift each lane to its code
+    std::uint32_t word = 0;
+    std::memcpy(&word, p, Bits);  // exactly the chunk's bytes: never reads past the input
+    return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), load_constant(shifts));
+  } else {
+    static constexpr auto windows = dword_byte_windows<Bits>();
+    std::uint64_t chunk = 0;
+    std::memcpy(&chunk, p, Bits);
+    const __m256i bytes = _mm256_set1_epi64x(static_cast<long long>(chunk));
+    return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
+  }
+}
+
+// ---- the rule, 8 lanes at a time ------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
+  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  return _mm256_castps_si256(
+      _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
+}
+LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
+LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
+  const __m256 x = _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  return _mm256_or_ps(x, _mm256_and_ps(nan, _mm256_castsi256_ps(_mm256_set1_epi32(0x400000))));  // quiet
+}
+// 16-bit values in the low halves of 32-bit lanes -> 8 packed 16-bit values, in order.
+LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
+  return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(x, x), 0x08));
+}
+LOWBIT_ALWAYS_INLINE __m256i widen_words(__m128i h) noexcept { return _mm256_cvtepu16_epi32(h); }
+
+LOWBIT_ALWAYS_INLINE __m256 broadcast(float x) noexcept { return _mm256_set1_ps(x); }
+LOWBIT_ALWAYS_INLINE __m256 broadcast(half x) noexcept {
+  return widen_half(_mm_set1_epi16(static_cast<short>(x.to_bits())));
+}
+LOWBIT_ALWAYS_INLINE __m256 broadcast(bfloat16 x) noexcept {
+  return widen_bfloat16_dwords(_mm256_set1_epi32(x.to_bits()));
+}
+
+// The rule for 8 codes given as floats. value<O> returns __m256 for float output, and for 2-byte output
+// the 16-bit values in the low halves of 32-bit lanes (tables) — see value_dwords.
+template <class S>
+struct affine_rule {
+  __m256 scale, bias;
+  LOWBIT_ALWAYS_INLINE affine_rule(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+
+  LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
+    if constexpr (std::is_same<S, float>::value) {
+      return _mm256_add_ps(no_contract(_mm256_mul_ps(scale, q)), bias);
+    } else if constexpr (std::is_same<S, half>::value) {
+      return _mm256_add_ps(widen_half(half_bits(_mm256_mul_ps(scale, q))), bias);  // s * q is exact in float
+    } else {
+      return _mm256_add_ps(widen_bfloat16_dwords(bfloat16_dwords(_mm256_mul_ps(scale, q))), bias);
+    }
+  }
+
+  // float output.
+  LOWBIT_ALWAYS_INLINE __m256 value_float(__m256 q) const noexcept {
+    const __m256 x = sum(q);
+    if constexpr (std::is_same<S, float>::value) return x;
+    else if constexpr (std::is_same<S, half>::value) return widen_half(half_bits(x));
+    else return widen_bfloat16_dwords(bfloat16_dwords(x));
+  }
+  // 2-byte output O, as 8 packed 16-bit values.
+  template <class O>
+  LOWBIT_ALWAYS_INLINE __m128i value_words(__m256 q) const noexcept {
+    const __m256 x = sum(q);
+    if constexpr (std::is_same<S, float>::value) {
+      if constexpr (std::is_same<O, half>::value) return half_bits(x);
+      else return narrow_dwords(bfloat16_dwords(x));
+    } else if constexpr (std::is_same<S, half>::value) {
+      const __m128i h = half_bits(x);
+      if constexpr (std::is_same<O, half>::value) return h;
+      else return narrow_dwords(bfloat16_dwords(widen_half(h)));
+    } else {
+      const __m256i b = bfloat16_dwords(x);
+      if constexpr (std::is_same<O, bfloat16>::value) return narrow_dwords(b);
+      else return half_bits(widen_bfloat16_dwords(b));
+    }
+  }
+};
+
+// The codes j .. j+7 (mod 2^Bits) as floats, for building tables.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256 table_codes(int first) noexcept {
+  const __m256i j = _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cvtepi32_ps(_mm256_and_si256(j, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)))));
+}
+
+// ---- per-group tables (bits <= 4): 8 or 16 entries, as 32-bit lanes ---------------------------------
+// Entries are floats (float output) or 16-bit values in 32-bit lanes (2-byte output). vpermd/vpermps use
+// index bits 0..2; with 16 entries bit 3 chooses the table (moved to the sign bit for blendv).
+template <int Bits>
+struct table {
+  static constexpr int registers = Bits <= 3 ? 1 : 2;
+  __m256i t[registers];
+
+  template <class O, class S>
+  LOWBIT_ALWAYS_INLINE static table make(const affine_rule<S>& rule) noexcept {
+    table lut;
+    for (int r = 0; r < registers; ++r) {
+      if constexpr (std::is_same<O, float>::value) {
+        lut.t[r] = _mm256_castps_si256(rule.value_float(table_codes<Bits>(8 * r)));
+      } else {
+        lut.t[r] = widen_words(rule.template value_words<O>(table_codes<Bits>(8 * r)));
+      }
+    }
+    return lut;
+  }
+  LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept {
+    if constexpr (registers == 1) {
+      return _mm256_permutevar8x32_epi32(t[0], codes);
+    } else {
+      const __m256 lo = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t[0], codes));
+      const __m256 hi = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t[1], codes));
+      return _mm256_castps_si256(_mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(codes, 28))));
+    }
+  }
+};
+
+// ---- one group ---------------------------------------------------------------------------------
+template <int Bits, int GroupSize, class S, class O>
+LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affine_rule<S>& rule, O* out) noexcept {
+  if constexpr (Bits <= 4) {
+    const table<Bits> lut = table<Bits>::template make<O>(rule);
+    for (int c = 0; c < GroupSize / 8; c += 2) {
+      const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
+      const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
+      if constexpr (std::is_same<O, float>::value) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * c), a);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * c + 8), b);
+      } else {  // 16 values: pack the two halves of each lane pair, then restore the order
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * c), packed);
+      }
+    }
+  } else {  // the rule per element
+    const __m256i mask = _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    for (int c = 0; c < GroupSize / 8; ++c) {
+      const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(codes_in_dwords<Bits>(codes + c * Bits), mask));
+      if constexpr (std::is_same<O, float>::value) {
+        _mm256_storeu_ps(out + 8 * c, rule.value_float(q));
+      } else {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * c), rule.template value_words<O>(q));
+      }
+    }
+  }
+}
+
+}  // namespace avx2
+
+struct avx2_kernels {
+  static constexpr const char* name = "avx2";
+
+  template <int Bits, int GroupSize, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const avx2::affine_rule<S> rule(scales[g], biases[g]);
+      avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule, out + g * GroupSize);
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2

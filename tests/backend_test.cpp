@@ -1,0 +1,193 @@
+// Every SIMD kernel set compiled into this build against the scalar reference, bit for bit, over the
+// whole configuration grid: bits 1..8 x group sizes x the nine type pairs x rows {1, 3, 17} x several
+// column counts, with random and special values (subnormals, ±0, ±inf, NaN, huge, tiny) and pointers
+// offset from vector alignment. Nothing may be written outside the output.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace {
+
+using lowbit::bfloat16;
+using lowbit::half;
+using lowbit_test::bits_of;
+using lowbit_test::describe;
+using lowbit_test::random_source;
+using lowbit_test::type_tag;
+
+// Special values of S: ±0, subnormals, the largest finite, tiny normals, ±inf, quiet and signalling NaN.
+template <class S>
+std::vector<S> special_values() {
+  std::vector<std::uint32_t> f32 = {0x00000000u, 0x80000000u, 0x00000001u, 0x80400000u, 0x007fffffu, 0x7f7fffffu,
+                                    0xff7fffffu, 0x00800000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc12345u,
+                                    0x7f800001u, 0x3f800000u, 0xc2c80000u, 0x0d000000u};
+  std::vector<std::uint16_t> f16 = {0x0000, 0x8000, 0x0001, 0x8200, 0x03ff, 0x7bff, 0xfbff, 0x0400,
+                                    0x7c00, 0xfc00, 0x7e00, 0xfe55, 0x7c01, 0x3c00, 0xd640, 0x1000};
+  std::vector<std::uint16_t> bf16 = {0x0000, 0x8000, 0x0001, 0x8040, 0x007f, 0x7f7f, 0xff7f, 0x0080,
+                                     0x7f80, 0xff80, 0x7fc0, 0xffc1, 0x7f81, 0x3f80, 0xc2c8, 0x0d00};
+  std::vector<S> out;
+  if constexpr (std::is_same<S, float>::value) {
+    for (auto u : f32) {
+      float f;
+      std::memcpy(&f, &u, 4);
+      out.push_back(f);
+    }
+  } else if constexpr (std::is_same<S, half>::value) {
+    for (auto u : f16) out.push_back(half::from_bits(u));
+  } else {
+    for (auto u : bf16) out.push_back(bfloat16::from_bits(u));
+  }
+  return out;
+}
+
+// A test matrix: random codes; scales and biases random with about one group in three special.
+template <class S>
+struct case_data {
+  std::vector<std::uint32_t> wq;
+  std::vector<S> scales, biases;
+  case_data(std::size_t rows, std::size_t cols, int bits, int group_size, std::uint64_t seed) {
+    random_source rs(seed);
+    const std::size_t groups = rows * cols / group_size;
+    wq = rs.words(rows * cols * bits / 32 + 1);  // one spare word: tests offset wq by one
+    scales = rs.normal<S>(groups + 1, 0.02f);
+    biases = rs.normal<S>(groups + 1, 0.2f);
+    const auto special = special_values<S>();
+    for (std::size_t g = 0; g < groups; ++g) {
+      const auto pick = rs.engine() % 9;
+      if (pick == 0) scales[g] = special[rs.engine() % special.size()];
+      if (pick == 1) biases[g] = special[rs.engine() % special.size()];
+      if (pick == 2) scales[g] = special[rs.engine() % special.size()], biases[g] = special[rs.engine() % special.size()];
+    }
+  }
+};
+
+// When both s*q and b are NaN, IEEE 754 leaves open which NaN the sum returns (and compilers may swap
+// the operands of a commutative add), so there only "both are NaN" is required; everywhere else, bits.
+template <class S>
+bool both_nan_inputs(S scale, S bias, std::uint32_t q) {
+  const float s = static_cast<float>(scale), b = static_cast<float>(bias);
+  return std::isnan(s * static_cast<float>(q)) && std::isnan(b);
+}
+
+// Checks one run: the guard zones around the output untouched, every element equal to the reference.
+template <class S, class O>
+void check_run(const std::vector<O>& buffer, std::size_t begin, const std::vector<O>& want, O sentinel,
+               const std::uint32_t* wq, const S* scales, const S* biases, int bits, int group_size,
+               const std::string& where) {
+  const std::size_t n = want.size();
+  for (std::size_t i = 0; i < buffer.size(); ++i) {
+    if (i >= begin && i < begin + n) continue;
+    ASSERT_EQ(bits_of(buffer[i]), bits_of(sentinel)) << where << ": wrote outside the output, at " << i;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const O got = buffer[begin + i];
+    if (bits_of(got) == bits_of(want[i])) continue;
+    const std::size_t g = i / static_cast<std::size_t>(group_size);
+    const std::uint32_t q = lowbit::format::code_at(wq, i, bits);
+    if (both_nan_inputs(scales[g], biases[g], q) && std::isnan(static_cast<float>(got)) &&
+        std::isnan(static_cast<float>(want[i]))) {
+      continue;
+    }
+    FAIL() << where << ": first difference at element " << i << " (code " << q << ", scale " << describe(scales[g])
+           << ", bias " << describe(biases[g]) << "): got " << describe(got) << ", scalar reference "
+           << describe(want[i]);
+  }
+}
+
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void compare_one(std::size_t rows, std::size_t cols, std::size_t out_offset, std::size_t in_offset,
+                 std::uint64_t seed) {
+  const case_data<S> d(rows, cols, Bits, GroupSize, seed);
+  const std::size_t n = rows * cols, guard = 16;
+  const std::uint32_t* wq = d.wq.data() + in_offset;
+  const S* scales = d.scales.data() + in_offset;
+  const S* biases = d.biases.data() + in_offset;
+
+  std::vector<O> want(n);
+  lowbit::detail::dequantize_checked<lowbit::detail::scalar_kernels, Bits, GroupSize>(wq, scales, biases, want.data(),
+                                                                                      rows, cols);
+  const O sentinel = lowbit_test::from_float<O>(-12345.0f);
+  std::vector<O> buffer(n + 2 * guard + out_offset, sentinel);
+  lowbit::detail::dequantize_checked<Kernels, Bits, GroupSize>(wq, scales, biases, buffer.data() + guard + out_offset,
+                                                               rows, cols);
+  check_run(buffer, guard + out_offset, want, sentinel, wq, scales, biases, Bits, GroupSize,
+            std::string(Kernels::name) + ": bits " + std::to_string(Bits) + ", group_size " +
+                std::to_string(GroupSize) + ", " + lowbit::detail::type_name<S>() + " -> " +
+                lowbit::detail::type_name<O>() + ", " + std::to_string(rows) + " x " + std::to_string(cols) +
+                ", out offset " + std::to_string(out_offset) + ", input offset " + std::to_string(in_offset));
+}
+
+template <class Kernels, int Bits, int GroupSize>
+void compare_grid() {
+  lowbit_test::for_each_type_pair([&](auto s, auto o) {
+    using S = typename decltype(s)::type;
+    using O = typename decltype(o)::type;
+    std::uint64_t seed = 1;
+    for (std::size_t rows : {1u, 3u, 17u}) {
+      for (std::size_t groups_per_row : {1u, 2u, 5u}) {
+        const std::size_t cols = groups_per_row * GroupSize;
+        compare_one<Kernels, Bits, GroupSize, S, O>(rows, cols, 0, 0, ++seed);
+        compare_one<Kernels, Bits, GroupSize, S, O>(rows, cols, 1, 1, ++seed);  // misaligned out and inputs
+      }
+    }
+    compare_one<Kernels, Bits, GroupSize, S, O>(2, 4096, 3, 0, ++seed);  // a wide row
+  });
+}
+
+template <class Kernels, int Bits>
+void compare_bits() {
+  compare_grid<Kernels, Bits, 32>();
+  compare_grid<Kernels, Bits, 64>();
+  compare_grid<Kernels, Bits, 128>();
+}
+
+TEST(Harness, ScalarAgainstItselfPasses) {
+  // The comparison accepts identical runs, special values and offsets included.
+  compare_grid<lowbit::detail::scalar_kernels, 3, 32>();
+}
+
+#if LOWBIT_HAVE_AVX512 && LOWBIT_HAVE_AVX2
+#define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::avx512_kernels, lowbit::detail::avx2_kernels
+#elif LOWBIT_HAVE_AVX512
+#define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::avx512_kernels
+#elif LOWBIT_HAVE_AVX2
+#define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::avx2_kernels
+#endif
+
+#ifdef LOWBIT_SIMD_KERNEL_SETS
+template <class Kernels>
+class Backend : public ::testing::Test {};
+using kernel_sets = ::testing::Types<LOWBIT_SIMD_KERNEL_SETS>;
+TYPED_TEST_SUITE(Backend, kernel_sets);
+
+TYPED_TEST(Backend, Bits1MatchesScalar) { compare_bits<TypeParam, 1>(); }
+TYPED_TEST(Backend, Bits2MatchesScalar) { compare_bits<TypeParam, 2>(); }
+TYPED_TEST(Backend, Bits3MatchesScalar) { compare_bits<TypeParam, 3>(); }
+TYPED_TEST(Backend, Bits4MatchesScalar) { compare_bits<TypeParam, 4>(); }
+TYPED_TEST(Backend, Bits5MatchesScalar) { compare_bits<TypeParam, 5>(); }
+TYPED_TEST(Backend, Bits6MatchesScalar) { compare_bits<TypeParam, 6>(); }
+TYPED_TEST(Backend, Bits7MatchesScalar) { compare_bits<TypeParam, 7>(); }
+TYPED_TEST(Backend, Bits8MatchesScalar) { compare_bits<TypeParam, 8>(); }
+#endif
+
+TEST(Backend, ActiveBackendIsTheBestTheTargetAllows) {
+  const std::string name = lowbit::backend_name();
+#if defined(LOWBIT_FORCE_SCALAR)
+  EXPECT_EQ(name, "scalar");
+#elif LOWBIT_HAVE_AVX512
+  EXPECT_EQ(name.substr(0, 6), "avx512");
+#elif LOWBIT_HAVE_AVX2
+  EXPECT_EQ(name, "avx2");
+#else
+  EXPECT_EQ(name, "scalar");
+#endif
+}
+
+}  // namespace
