@@ -167,7 +167,7 @@ TEST(RoundTrip, OneAndSevenBitsThroughTheCompileTimeApi) {
   EXPECT_TRUE(bit_equal(back, w, "7-bit round trip of values on the quantization grid"));
 }
 
-#if defined(__FLT16_MAX__)
+#if LOWBIT_HAS_FLOAT16
 TEST(PlatformTypes, Float16ArraysAreUsedInPlace) {
   const packed<half> m(3, 64, 4, 64, 5);
   std::vector<_Float16> s16(m.scales.size()), b16(m.biases.size()), out16(3 * 64);

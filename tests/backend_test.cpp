@@ -159,13 +159,23 @@ TEST(Harness, ScalarAgainstItselfPasses) {
 #define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::avx512_kernels
 #elif LOWBIT_HAVE_AVX2
 #define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::avx2_kernels
+#elif LOWBIT_HAVE_NEON
+#define LOWBIT_SIMD_KERNEL_SETS lowbit::detail::neon_kernels
 #endif
 
 #ifdef LOWBIT_SIMD_KERNEL_SETS
 template <class Kernels>
 class Backend : public ::testing::Test {};
 using kernel_sets = ::testing::Types<LOWBIT_SIMD_KERNEL_SETS>;
-TYPED_TEST_SUITE(Backend, kernel_sets);
+struct kernel_set_name {  // test names show the backend: Backend/avx512_vbmi.Bits3MatchesScalar
+  template <class Kernels>
+  static std::string GetName(int) {
+    std::string name = Kernels::name;
+    for (char& c : name) c = c == '-' ? '_' : c;
+    return name;
+  }
+};
+TYPED_TEST_SUITE(Backend, kernel_sets, kernel_set_name);
 
 TYPED_TEST(Backend, Bits1MatchesScalar) { compare_bits<TypeParam, 1>(); }
 TYPED_TEST(Backend, Bits2MatchesScalar) { compare_bits<TypeParam, 2>(); }
@@ -185,6 +195,10 @@ TEST(Backend, ActiveBackendIsTheBestTheTargetAllows) {
   EXPECT_EQ(name.substr(0, 6), "avx512");
 #elif LOWBIT_HAVE_AVX2
   EXPECT_EQ(name, "avx2");
+#elif LOWBIT_HAVE_NEON
+  EXPECT_EQ(name.substr(0, 4), "neon");
+  EXPECT_EQ(name.find("fp16") != std::string::npos, LOWBIT_NEON_FP16 == 1);
+  EXPECT_EQ(name.find("bf16") != std::string::npos, LOWBIT_NEON_BF16 == 1);
 #else
   EXPECT_EQ(name, "scalar");
 #endif

@@ -125,7 +125,7 @@ TEST(Half, SpecialValues) {
   EXPECT_EQ(half(from_bits(0xff812000u)).to_bits(), 0xfe09);  // sign and top payload bits survive
 }
 
-#if defined(__FLT16_MAX__)
+#if LOWBIT_HAS_FLOAT16
 // The compiler's _Float16 is an independent implementation (libgcc soft-float or hardware).
 TEST(Half, AgreesWithCompilerFloat16) {
   for (float f : sample_floats()) {
@@ -210,7 +210,7 @@ TEST(StorageOf, MapsPlatformTypes) {
   static_assert(std::is_same<lowbit::storage_of<float>::type, float>::value, "");
   static_assert(std::is_same<lowbit::storage_of<half>::type, half>::value, "");
   static_assert(std::is_same<lowbit::storage_of<bfloat16>::type, bfloat16>::value, "");
-#if defined(__FLT16_MAX__)
+#if LOWBIT_HAS_FLOAT16
   static_assert(std::is_same<lowbit::storage_of<_Float16>::type, half>::value, "");
 #endif
   static_assert(!lowbit::detail::is_storage_type<double>::value, "double is not a storage type");

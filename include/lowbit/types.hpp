@@ -25,6 +25,14 @@
 
 #include "config.hpp"
 
+// LOWBIT_HAS_FLOAT16: the compiler has _Float16 in C++ (clang; GCC 12 on x86, GCC 13+ elsewhere).
+#if defined(__FLT16_MAX__) && \
+    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ >= 13 || defined(__x86_64__) || defined(__i386__))))
+#define LOWBIT_HAS_FLOAT16 1
+#else
+#define LOWBIT_HAS_FLOAT16 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 // Users hand lowbit arrays of their own 2-byte types (_Float16, Eigen::half, raw uint16_t) to be read
 // in place; may_alias keeps type-based alias analysis from reordering those accesses.
@@ -156,7 +164,7 @@ template <>
 struct storage_of<bfloat16> {
   using type = bfloat16;
 };
-#if defined(__FLT16_MAX__)  // the compiler's _Float16 (GCC 12+ on x86 and aarch64, clang 15+)
+#if LOWBIT_HAS_FLOAT16  // the compiler's _Float16
 template <>
 struct storage_of<_Float16> {
   using type = half;

@@ -8,6 +8,7 @@
 #include "../config.hpp"
 #include "avx2.hpp"
 #include "avx512.hpp"
+#include "neon.hpp"
 #include "scalar.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -16,6 +17,8 @@ namespace detail {
 using active_kernels = avx512_kernels;
 #elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
 using active_kernels = avx2_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
+using active_kernels = neon_kernels;
 #else
 using active_kernels = scalar_kernels;
 #endif

@@ -1,0 +1,349 @@
+// lowbit/detail/neon.hpp — NEON kernels (aarch64), in three variants chosen by the compiler's macros:
+//   baseline armv8-a    float32 arithmetic; fcvtn/fcvtl for half; integer rounding for bfloat16
+//   + fp16 arithmetic   (__ARM_FEATURE_FP16_VECTOR_ARITHMETIC, Apple M1 and later) half scales are
+//                       multiplied and added in half, 8 lanes per vector: exactly MLX's rounding for half
+//   + bf16 conversions  (__ARM_FEATURE_BF16_VECTOR_ARITHMETIC) bfcvtn rounds float to bfloat16
+//
+// Per group, the 2^Bits outputs are computed once with the exact rule and split into byte planes; each
+// element is then one tbl per output byte, and st2/st4 interleave the planes back into 16- or 32-bit
+// values in memory order (so no per-element widening or conversion happens at all). For more bits than
+// the tables pay for (float output: 6..8, 2-byte output: 7..8) the rule is applied per element.
+//
+// Why it is exact:
+//   * s * q is one fmul and the add a separate fadd behind no_contract: no FMA can form;
+//   * fcvtn, bfcvtn and fp16 fmul/fadd round to nearest even (FPCR default), like lowbit::half/bfloat16;
+//     the fp16 product s * q is the half rounding of the exact product, which is what the float path
+//     computes, and a sum of two halves rounded once equals the float sum rounded to half (numeric.hpp);
+//   * groups whose scale or bias is not finite take the scalar reference (NaN payloads, inf * 0): the
+//     vector code only ever sees finite inputs, where no NaN can arise (inf can, and rounds correctly).
+#pragma once
+
+#include "../config.hpp"
+
+#if LOWBIT_HAVE_NEON
+
+#include <arm_neon.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "../format.hpp"
+#include "../types.hpp"
+#include "numeric.hpp"
+#include "scalar.hpp"
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace neon {
+
+// ---- unpacking: 16 consecutive codes into bytes ----------------------------------------------------
+// Generic (1, 2, 3, 5, 6, 7 bits): 16-bit lane i gathers bytes b and b+1 (b = i*Bits / 8) with tbl,
+// shifts right by (i*Bits) % 8, and the low bytes are kept. Reads 16 bytes from p.
+template <int Bits, int First>
+constexpr std::array<std::uint8_t, 16> pair_windows() {
+  std::array<std::uint8_t, 16> idx{};
+  for (int i = 0; i < 8; ++i) {
+    idx[2 * i] = static_cast<std::uint8_t>((First + i) * Bits / 8);
+    idx[2 * i + 1] = static_cast<std::uint8_t>((First + i) * Bits / 8 + 1);
+  }
+  return idx;
+}
+template <int Bits, int First>
+constexpr std::array<std::int16_t, 8> pair_shifts() {
+  std::array<std::int16_t, 8> s{};
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<std::int16_t>(-((First + i) * Bits % 8));  // negative: right
+  return s;
+}
+
+template <int Bits>
+LOWBIT_ALWAYS_INLINE uint8x16_t codes16(const std::uint8_t* p) noexcept {
+  const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(Bits)));
+  if constexpr (Bits == 8) {
+    return vld1q_u8(p);
+  } else if constexpr (Bits == 4) {
+    const uint8x8_t packed = vld1_u8(p);
+    const uint8x8_t lo = vand_u8(packed, vdup_n_u8(15)), hi = vshr_n_u8(packed, 4);
+    return vcombine_u8(vzip1_u8(lo, hi), vzip2_u8(lo, hi));
+  } else if constexpr (Bits == 2 || Bits == 1) {  // replicate byte i*Bits/8 into lane i, shift, mask
+    static constexpr std::array<std::uint8_t, 16> spread = [] {
+      std::array<std::uint8_t, 16> idx{};
+      for (int i = 0; i < 16; ++i) idx[i] = static_cast<std::uint8_t>(i * Bits / 8);
+      return idx;
+    }();
+    static constexpr std::array<std::int8_t, 16> shifts = [] {
+      std::array<std::int8_t, 16> s{};
+      for (int i = 0; i < 16; ++i) s[i] = static_cast<std::int8_t>(-(i * Bits % 8));
+      return s;
+    }();
+    const uint8x16_t bytes = vqtbl1q_u8(vld1q_u8(p), vld1q_u8(spread.data()));
+    return vandq_u8(vshlq_u8(bytes, vld1q_s8(shifts.data())), mask);
+  } else {
+    static constexpr auto lo_idx = pair_windows<Bits, 0>();
+    static constexpr auto hi_idx = pair_windows<Bits, 8>();
+    static constexpr auto lo_shift = pair_shifts<Bits, 0>();
+    static constexpr auto hi_shift = pair_shifts<Bits, 8>();
+    const uint8x16_t bytes = vld1q_u8(p);
+    const uint16x8_t lo = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(lo_idx.data()))),
+                                    vld1q_s16(lo_shift.data()));
+    const uint16x8_t hi = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(hi_idx.data()))),
+                                    vld1q_s16(hi_shift.data()));
+    return vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(lo), vreinterpretq_u8_u16(hi)), mask);
+  }
+}
+
+// ---- rounding helpers (finite inputs) -------------------------------------------------------------
+// float -> bfloat16 bits, round to nearest even (no NaN can reach here).
+LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
+#if LOWBIT_NEON_BF16
+  return vreinterpret_u16_bf16(vcvt_bf16_f32(x));
+#else
+  const uint32x4_t u = vreinterpretq_u32_f32(x);
+  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+  return vshrn_n_u32(vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
+#endif
+}
+LOWBIT_ALWAYS_INLINE float32x4_t widen_bfloat16(uint16x4_t b) noexcept {
+  return vreinterpretq_f32_u32(vshll_n_u16(b, 16));
+}
+LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept {
+  return vreinterpret_u16_f16(vcvt_f16_f32(x));
+}
+LOWBIT_ALWAYS_INLINE float32x4_t widen_half(uint16x4_t h) noexcept {
+  return vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+
+LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u; }
+LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
+LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
+
+LOWBIT_ALWAYS_INLINE float32x4_t broadcast(float x) noexcept { return vdupq_n_f32(x); }
+LOWBIT_ALWAYS_INLINE float32x4_t broadcast(half x) noexcept { return widen_half(vdup_n_u16(x.to_bits())); }
+LOWBIT_ALWAYS_INLINE float32x4_t broadcast(bfloat16 x) noexcept { return widen_bfloat16(vdup_n_u16(x.to_bits())); }
+
+// 8 output values: two float32x4 for float output, eight 16-bit values otherwise.
+template <class O>
+using values8 = typename std::conditional<std::is_same<O, float>::value, float32x4x2_t, uint16x8_t>::type;
+
+// The value in S of 4 codes (as floats), then converted to O (float32x4 or 4 x 16 bits).
+template <class S>
+struct rule4 {
+  float32x4_t scale, bias;
+  LOWBIT_ALWAYS_INLINE rule4(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+
+  template <class O>
+  LOWBIT_ALWAYS_INLINE auto value(float32x4_t q) const noexcept {
+    if constexpr (std::is_same<S, float>::value) {
+      const float32x4_t v = vaddq_f32(no_contract(vmulq_f32(scale, q)), bias);
+      if constexpr (std::is_same<O, float>::value) return v;
+      else if constexpr (std::is_same<O, half>::value) return half_bits(v);
+      else return bfloat16_bits(v);
+    } else if constexpr (std::is_same<S, half>::value) {  // s * q is exact in float; round it to half
+      const uint16x4_t v = half_bits(vaddq_f32(widen_half(half_bits(vmulq_f32(scale, q))), bias));
+      if constexpr (std::is_same<O, half>::value) return v;
+      else if constexpr (std::is_same<O, float>::value) return widen_half(v);
+      else return bfloat16_bits(widen_half(v));
+    } else {
+      const uint16x4_t v = bfloat16_bits(vaddq_f32(widen_bfloat16(bfloat16_bits(vmulq_f32(scale, q))), bias));
+      if constexpr (std::is_same<O, bfloat16>::value) return v;
+      else if constexpr (std::is_same<O, float>::value) return widen_bfloat16(v);
+      else return half_bits(widen_bfloat16(v));
+    }
+  }
+};
+
+template <class S>
+struct rule {
+  rule4<S> r;
+  LOWBIT_ALWAYS_INLINE rule(S s, S b) noexcept : r(s, b) {}
+  // The values of 8 codes.
+  template <class O>
+  LOWBIT_ALWAYS_INLINE values8<O> value(uint16x8_t q) const noexcept {
+    const float32x4_t lo = vcvtq_f32_u32(vmovl_u16(vget_low_u16(q)));
+    const float32x4_t hi = vcvtq_f32_u32(vmovl_high_u16(q));
+    if constexpr (std::is_same<O, float>::value) {
+      return float32x4x2_t{{r.template value<float>(lo), r.template value<float>(hi)}};
+    } else {
+      return vcombine_u16(r.template value<O>(lo), r.template value<O>(hi));
+    }
+  }
+};
+
+#if LOWBIT_NEON_FP16
+// Half scales with fp16 vector arithmetic: 8 lanes of fmul then fadd, in half.
+template <>
+struct rule<half> {
+  float16x8_t scale, bias;
+  LOWBIT_ALWAYS_INLINE rule(half s, half b) noexcept
+      : scale(vreinterpretq_f16_u16(vdupq_n_u16(s.to_bits()))), bias(vreinterpretq_f16_u16(vdupq_n_u16(b.to_bits()))) {}
+  template <class O>
+  LOWBIT_ALWAYS_INLINE values8<O> value(uint16x8_t q) const noexcept {
+    const float16x8_t v = vaddq_f16(no_contract(vmulq_f16(scale, vcvtq_f16_u16(q))), bias);
+    if constexpr (std::is_same<O, half>::value) {
+      return vreinterpretq_u16_f16(v);
+    } else {
+      const float32x4_t lo = vcvt_f32_f16(vget_low_f16(v)), hi = vcvt_high_f32_f16(v);
+      if constexpr (std::is_same<O, float>::value) return float32x4x2_t{{lo, hi}};
+      else return vcombine_u16(bfloat16_bits(lo), bfloat16_bits(hi));
+    }
+  }
+};
+#endif
+
+// ---- per-group tables in byte planes --------------------------------------------------------------
+// The codes j .. j+7 (mod 2^Bits) as 16-bit lanes.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE uint16x8_t table_codes(int first) noexcept {
+  static constexpr std::uint16_t lanes[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  return vandq_u16(vaddq_u16(vld1q_u16(lanes), vdupq_n_u16(static_cast<std::uint16_t>(first))),
+                   vdupq_n_u16(static_cast<std::uint16_t>(format::max_code(Bits))));
+}
+
+// 2-byte output: planes lo[r] and hi[r] hold the low and high bytes of entries 16r .. 16r+15.
+template <int Bits, class O, bool Float = std::is_same<O, float>::value>
+struct table {
+  static constexpr int registers = Bits <= 4 ? 1 : Bits == 5 ? 2 : 4;
+  uint8x16_t lo[registers], hi[registers];
+
+  template <class S>
+  LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
+    for (int k = 0; k < registers; ++k) {
+      const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k)));
+      const uint8x16_t b = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k + 8)));
+      lo[k] = vuzp1q_u8(a, b);
+      hi[k] = vuzp2q_u8(a, b);
+    }
+  }
+  LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
+    if constexpr (registers == 1) return vqtbl1q_u8(planes[0], codes);
+    else if constexpr (registers == 2) return vqtbl2q_u8((uint8x16x2_t{{planes[0], planes[1]}}), codes);
+    else return vqtbl4q_u8((uint8x16x4_t{{planes[0], planes[1], planes[2], planes[3]}}), codes);
+  }
+  // 16 codes in order -> 16 values: st2 interleaves the low and high bytes.
+  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O* out) const noexcept {
+    vst2q_u8(reinterpret_cast<std::uint8_t*>(out), (uint8x16x2_t{{lookup(lo, codes), lookup(hi, codes)}}));
+  }
+  // 4 bits: 32 codes from 16 bytes. The low nibbles are the even elements and the high nibbles the odd
+  // ones; st4 of (low, high byte of even; low, high byte of odd) writes them back in element order.
+  LOWBIT_ALWAYS_INLINE void store32_nibbles(const std::uint8_t* p, O* out) const noexcept {
+    const uint8x16_t packed = vld1q_u8(p);
+    const uint8x16_t even = vandq_u8(packed, vdupq_n_u8(15)), odd = vshrq_n_u8(packed, 4);
+    vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
+             (uint8x16x4_t{{lookup(lo, even), lookup(hi, even), lookup(lo, odd), lookup(hi, odd)}}));
+  }
+};
+
+// float output: planes p[b][r] hold byte b of entries 16r .. 16r+15.
+template <int Bits, class O>
+struct table<Bits, O, true> {
+  static constexpr int registers = Bits <= 4 ? 1 : 2;
+  uint8x16_t p[4][registers];
+
+  template <class S>
+  LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
+    for (int k = 0; k < registers; ++k) {
+      const float32x4x2_t a = r.template value<float>(table_codes<Bits>(16 * k));
+      const float32x4x2_t b = r.template value<float>(table_codes<Bits>(16 * k + 8));
+      // A 4 x 4 byte transpose of 16 entries: two rounds of unzip separate the bytes of each float.
+      const uint8x16_t e0 = vreinterpretq_u8_f32(a.val[0]), e1 = vreinterpretq_u8_f32(a.val[1]);
+      const uint8x16_t e2 = vreinterpretq_u8_f32(b.val[0]), e3 = vreinterpretq_u8_f32(b.val[1]);
+      const uint8x16_t even01 = vuzp1q_u8(e0, e1), odd01 = vuzp2q_u8(e0, e1);
+      const uint8x16_t even23 = vuzp1q_u8(e2, e3), odd23 = vuzp2q_u8(e2, e3);
+      p[0][k] = vuzp1q_u8(even01, even23);
+      p[2][k] = vuzp2q_u8(even01, even23);
+      p[1][k] = vuzp1q_u8(odd01, odd23);
+      p[3][k] = vuzp2q_u8(odd01, odd23);
+    }
+  }
+  LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
+    if constexpr (registers == 1) return vqtbl1q_u8(planes[0], codes);
+    else return vqtbl2q_u8((uint8x16x2_t{{planes[0], planes[1]}}), codes);
+  }
+  // 16 codes in order -> 16 floats: st4 interleaves the four byte planes.
+  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O* out) const noexcept {
+    vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
+             (uint8x16x4_t{{lookup(p[0], codes), lookup(p[1], codes), lookup(p[2], codes), lookup(p[3], codes)}}));
+  }
+  LOWBIT_ALWAYS_INLINE void store32_nibbles(const std::uint8_t* src, O* out) const noexcept {
+    const uint8x16_t packed = vld1q_u8(src);
+    const uint8x16_t even = vandq_u8(packed, vdupq_n_u8(15)), odd = vshrq_n_u8(packed, 4);
+    store16(vzip1q_u8(even, odd), out);
+    store16(vzip2q_u8(even, odd), out + 16);
+  }
+};
+
+template <int Bits, class O>
+constexpr bool uses_table() {
+  return std::is_same<O, float>::value ? Bits <= 5 : Bits <= 6;
+}
+
+LOWBIT_ALWAYS_INLINE void store8(float* out, float32x4x2_t v) noexcept {
+  vst1q_f32(out, v.val[0]);
+  vst1q_f32(out + 4, v.val[1]);
+}
+template <class O>
+LOWBIT_ALWAYS_INLINE void store8(O* out, uint16x8_t v) noexcept {
+  vst1q_u16(reinterpret_cast<std::uint16_t*>(out), v);
+}
+
+// One group whose scale and bias are finite. Reads up to 16 bytes from the start of each chunk of codes.
+template <int Bits, int GroupSize, class S, class O>
+LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule<S>& r, O* out) noexcept {
+  if constexpr (uses_table<Bits, O>()) {
+    const table<Bits, O> lut(r);
+    if constexpr (Bits == 4) {
+      for (int c = 0; c < GroupSize / 32; ++c) lut.store32_nibbles(codes + 16 * c, out + 32 * c);
+    } else {
+      for (int c = 0; c < GroupSize / 16; ++c) lut.store16(codes16<Bits>(codes + 2 * Bits * c), out + 16 * c);
+    }
+  } else {
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const uint8x16_t q = codes16<Bits>(codes + 2 * Bits * c);
+      store8(out + 16 * c, r.template value<O>(vmovl_u8(vget_low_u8(q))));
+      store8(out + 16 * c + 8, r.template value<O>(vmovl_high_u8(q)));
+    }
+  }
+}
+
+}  // namespace neon
+
+struct neon_kernels {
+#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
+  static constexpr const char* name = "neon-fp16-bf16";
+#elif LOWBIT_NEON_FP16
+  static constexpr const char* name = "neon-fp16";
+#elif LOWBIT_NEON_BF16
+  static constexpr const char* name = "neon-bf16";
+#else
+  static constexpr const char* name = "neon";
+#endif
+
+  template <int Bits, int GroupSize, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += GroupSize) {
+      if (!neon::finite(scales[g]) || !neon::finite(biases[g])) {
+        scalar_kernels::dequantize<Bits, GroupSize>(reinterpret_cast<const std::uint32_t*>(codes), scales + g,
+                                                    biases + g, out, 1);
+        continue;
+      }
+      const neon::rule<S> r(scales[g], biases[g]);
+      if (g + 1 < groups) {
+        neon::dequantize_group<Bits, GroupSize>(codes, r, out);
+      } else {  // the last group: its chunks' 16-byte loads could reach past wq, so read a padded copy
+        std::uint8_t padded[bytes + 16] = {};
+        std::memcpy(padded, codes, bytes);
+        neon::dequantize_group<Bits, GroupSize>(padded, r, out);
+      }
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_NEON
