@@ -44,6 +44,7 @@
 #include "detail/driver.hpp"
 #include "error.hpp"
 #include "format.hpp"
+#include "parallel.hpp"
 #include "types.hpp"
 
 #define LOWBIT_CHECK_TYPES(ScaleT, OutT)                                                                    \
@@ -78,8 +79,21 @@ template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
   LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
   detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, bits, group_size);
+                                                     detail::as_storage(out), rows, cols, opt);
+}
+
+/// The same, with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
+/// `opt` (parallel.hpp). Bit-identical to the single-threaded call.
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt) {
+  LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                     detail::as_storage(out), rows, cols, opt);
 }
 
 /// Quantizes a rows x cols matrix w exactly as MLX's quantize(w, group_size, bits) does on its CPU
@@ -113,8 +127,19 @@ template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
   LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
   detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, bits, group_size);
+                                                     detail::as_storage(out), rows, cols, opt);
+}
+
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt) {
+  LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                     detail::as_storage(out), rows, cols, opt);
 }
 
 using lowbit::quantize;  // quantize has one implementation, the scalar one

@@ -22,6 +22,7 @@
 #include "../format.hpp"
 #include "../types.hpp"
 #include "numeric.hpp"
+#include "x86_stream.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -224,6 +225,10 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
 
 struct avx2_kernels {
   static constexpr const char* name = "avx2";
+  static constexpr bool has_streaming_stores = true;
+  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { detail::stream_fence(); }
 
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,

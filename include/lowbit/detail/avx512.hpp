@@ -29,11 +29,15 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "../format.hpp"
 #include "../types.hpp"
 #include "numeric.hpp"
+#include "scalar.hpp"
+#include "x86_stream.hpp"
 
 // GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
 // as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
@@ -102,9 +106,14 @@ LOWBIT_ALWAYS_INLINE __m512i load_constant(const std::array<T, N>& a) noexcept {
   return _mm512_loadu_si512(a.data());
 }
 
-// Loads `bytes` bytes (< 64) from p; the rest of the vector is zero and nothing past p + bytes is read.
-LOWBIT_ALWAYS_INLINE __m512i load_bytes(const void* p, int bytes) noexcept {
-  return _mm512_maskz_loadu_epi8(static_cast<__mmask64>((1ull << bytes) - 1), p);
+// The chunk's bytes: 16 (for 16 codes) or 32 (for 32 codes) bytes from p. That may read past the chunk —
+// into the next group, or into the padding the kernel adds after the last group (plain loads are much
+// faster than masked ones on some cores).
+LOWBIT_ALWAYS_INLINE __m512i load16(const std::uint8_t* p) noexcept {
+  return _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
+  return _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // ---- unpacking ----------------------------------------------------------------------------------
@@ -116,8 +125,7 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_dwords(const std::uint8_t* p) noexcept {
   } else {
     static constexpr auto windows = dword_windows<Bits>();
     static constexpr auto shifts = dword_shifts<Bits>();
-    const __m512i words = load_bytes(p, 2 * Bits);
-    return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), words), load_constant(shifts));
+    return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(p)), load_constant(shifts));
   }
 }
 
@@ -127,7 +135,7 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   } else {
-    const __m512i bytes = load_bytes(p, 4 * Bits);
+    const __m512i bytes = load32(p);
 #if LOWBIT_AVX512_VBMI
     static constexpr auto windows = word_byte_windows<Bits>();
     static constexpr auto shifts = word_byte_shifts<Bits>();
@@ -148,40 +156,45 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
   return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
+// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value (the
+// kernels only see finite scales and biases, so no NaN reaches here; infinities round to themselves).
 LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
   const __m512i u = _mm512_castps_si512(x);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 widen_half(__m256i h) noexcept { return _mm512_cvtph_ps(h); }
-// bfloat16 -> float, exactly as lowbit::bfloat16 (a NaN comes back quiet).
 LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
-  const __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_castsi512_ps(
-      _mm512_mask_or_epi32(_mm512_castps_si512(x), nan, _mm512_castps_si512(x), _mm512_set1_epi32(0x400000)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
 LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept { return widen_bfloat16(bfloat16_bits(x)); }
 
-// A group's scale and bias, broadcast, with the rule applied to 16 codes given as floats. value<O>
-// returns O's representation: __m512 for float, __m256i of 16 x 16 bits for half and bfloat16.
-LOWBIT_ALWAYS_INLINE __m512 broadcast(float x) noexcept { return _mm512_set1_ps(x); }
-LOWBIT_ALWAYS_INLINE __m512 broadcast(half x) noexcept {  // the F16C widening equals lowbit::half's
-  return widen_half(_mm256_set1_epi16(static_cast<short>(x.to_bits())));
+// Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const float* p, __mmask16 m) noexcept { return _mm512_maskz_loadu_ps(m, p); }
+LOWBIT_ALWAYS_INLINE __m256i load_words(const void* p, __mmask16 m) noexcept {  // AVX512BW without VL
+  return _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), p));
 }
-LOWBIT_ALWAYS_INLINE __m512 broadcast(bfloat16 x) noexcept {
-  return widen_bfloat16(_mm256_set1_epi16(static_cast<short>(x.to_bits())));
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const half* p, __mmask16 m) noexcept { return widen_half(load_words(p, m)); }
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const bfloat16* p, __mmask16 m) noexcept {
+  return widen_bfloat16(load_words(p, m));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE __mmask16 widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+  const __m512 x = load_floats(p, m);
+  _mm512_store_ps(to, x);
+  const __m512 magnitude = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+  return _mm512_mask_cmp_ps_mask(m, magnitude, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
 }
 
+// A group's scale and bias (finite, given as floats: exact for every S), broadcast; the rule applied to 16
+// codes given as floats. value<O> returns O's representation: __m512 for float, __m256i of 16 x 16 bits
+// for half and bfloat16.
 template <class S>
 struct affine_rule {
   __m512 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm512_set1_ps(s)), bias(_mm512_set1_ps(b)) {}
 
   // The rule's first line, in float lanes holding values of S; for half the last rounding is returned as
   // bits, which spares a conversion when the output is half.
@@ -314,15 +327,31 @@ struct avx512_kernels {
 #else
   static constexpr const char* name = "avx512";
 #endif
+  static constexpr bool has_streaming_stores = true;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { detail::stream_fence(); }
 
+  // Groups are taken 16 at a time: their scales and biases are widened to float together. A group whose
+  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
+  static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g) {
-      const avx512::affine_rule<S> rule(scales[g], biases[g]);
-      avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule, out + g * GroupSize);
+    alignas(64) float scale[16], bias[16];
+    for (std::size_t first = 0; first < groups; first += 16) {
+      const std::size_t n = groups - first < 16 ? groups - first : 16;
+      const unsigned finite = avx512::widen_batch(scales + first, n, scale) & avx512::widen_batch(biases + first, n, bias);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = first + i;
+        if (((finite >> i) & 1u) != 0) {
+          avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]),
+                                                    out + g * GroupSize);
+        } else {
+          scalar_kernels::dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize, 1);
+        }
+      }
     }
   }
 };

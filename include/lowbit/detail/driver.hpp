@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "../config.hpp"
 #include "../error.hpp"
 #include "../format.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 #include "scalar.hpp"
 
@@ -58,22 +60,105 @@ constexpr std::size_t widest() noexcept {
 }
 
 // ---- dequantize -----------------------------------------------------------------------------------
+// Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
+// the codes they are given: the matrix's last group is therefore read from a padded copy of its codes.
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t g, std::size_t n,
+                std::size_t total) {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const bool ends_matrix = Kernels::overread > 0 && g + n == total;
+  const std::size_t direct = ends_matrix ? n - 1 : n;
+  Kernels::template dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out, direct);
+  if (ends_matrix) {
+    alignas(64) std::uint32_t padded[words + (Kernels::overread + 3) / 4] = {};
+    std::memcpy(padded, wq + (g + direct) * words, words * 4);
+    Kernels::template dequantize<Bits, GroupSize>(padded, scales + g + direct, biases + g + direct,
+                                                  out + direct * GroupSize, 1);
+  }
+}
+
+// With non-temporal stores, through a small buffer. A non-temporal line written in parts costs a read of
+// the line, and the output may have any alignment: so the kernels (which always store normally) compute
+// each block of groups into a buffer in L1, and whole aligned 64-byte lines are copied out with
+// non-temporal stores (Kernels::stream_lines). The ends of the range, where a line is only partly ours, are
+// written with memcpy; the piece of a line left at the end of a block is carried into the next one, so no
+// line is ever streamed in parts. Blocks are small (1 KiB), so the stores drain while the next block is
+// computed (8 KiB blocks measured half as fast).
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void run_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t first,
+                   std::size_t last, std::size_t total) {
+  constexpr std::size_t line = 64 / sizeof(O);  // elements per cache line
+  constexpr std::size_t block = 1024 / (GroupSize * sizeof(O)) > 0 ? 1024 / (GroupSize * sizeof(O)) : 1;
+  alignas(64) O buffer[block * GroupSize + 2 * line];
+  O* dst = out + first * GroupSize;  // where base[0] belongs
+  O* base = buffer;                  // base + carry is 64-byte aligned: the kernels' stores are aligned
+  std::size_t carry = 0;             // elements at base[0, carry) not yet written
+  for (std::size_t g = first; g < last;) {
+    const std::size_t n = last - g < block ? last - g : block;
+    run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, base + carry, g, n, total);
+    const std::size_t have = carry + n * GroupSize;
+    std::size_t head = (64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64 / sizeof(O);
+    if (head > have) head = have;
+    if (head != 0) std::memcpy(dst, base, head * sizeof(O));  // the first block only
+    const std::size_t lines = (have - head) / line;
+    Kernels::stream_lines(dst + head, base + head, lines * line * sizeof(O));
+    const std::size_t done = head + lines * line;
+    const std::size_t left = have - done;  // less than a line
+    O* next = buffer + (line - left) % line;  // next + left is aligned again
+    O piece[line];
+    std::memcpy(piece, base + done, sizeof piece);  // a whole line's worth: the buffer has room
+    std::memcpy(next, piece, sizeof piece);
+    base = next, carry = left, dst += done, g += n;
+  }
+  std::memcpy(dst, base, carry * sizeof(O));
+  Kernels::stream_fence();
+}
+
+// A validated shape: the whole matrix, on the threads or executor the options name.
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void dequantize_matrix(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
+                       std::size_t cols, const options& opt) {
+  const std::size_t elements = rows * cols, groups = elements / GroupSize;
+  const bool streaming =
+      Kernels::has_streaming_stores &&
+      (opt.stores == store_policy::streaming ||
+       (opt.stores == store_policy::automatic && elements * sizeof(O) >= LOWBIT_STREAMING_THRESHOLD));
+  // Tasks of about 64 KiB of output each (whole groups), so that an executor can balance them.
+  const std::size_t per_task = (std::size_t{65536} / (GroupSize * sizeof(O))) + 1;
+  const std::size_t tasks = (groups + per_task - 1) / per_task;
+  const auto task = [&](std::size_t begin, std::size_t end) {
+    const std::size_t last = end * per_task < groups ? end * per_task : groups;
+    const std::size_t first = begin * per_task;
+    if (first >= last) return;
+    if (streaming) {
+      run_streaming<Kernels, Bits, GroupSize>(wq, scales, biases, out, first, last, groups);
+    } else {
+      run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, out + first * GroupSize, first, last - first, groups);
+    }
+  };
+  if (opt.executor) {
+    opt.executor(tasks, task);
+  } else {
+    run_on_threads(thread_count(opt.threads, elements), tasks, task);
+  }
+}
+
 template <class Kernels, int Bits, int GroupSize, class S, class O>
 void dequantize_checked(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols) {
+                        std::size_t cols, const options& opt = options()) {
   check_shape_and_pointers("dequantize", rows, cols, GroupSize, widest<S, O>(),
                            {{"wq", wq}, {"scales", scales}, {"biases", biases}, {"out", out}});
   if (rows == 0 || cols == 0) return;
-  Kernels::template dequantize<Bits, GroupSize>(wq, scales, biases, out, rows * (cols / GroupSize));
+  dequantize_matrix<Kernels, Bits, GroupSize>(wq, scales, biases, out, rows, cols, opt);
 }
 
 template <class Kernels, class S, class O>
 void dequantize_runtime(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols, int bits, int group_size) {
-  check_bits("dequantize", bits);
-  check_group_size("dequantize", group_size);
-  with_config(bits, group_size, [&](auto b, auto g) {
-    dequantize_checked<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols);
+                        std::size_t cols, const options& opt) {
+  check_bits("dequantize", opt.bits);
+  check_group_size("dequantize", opt.group_size);
+  with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
+    dequantize_checked<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols, opt);
   });
 }
 

@@ -319,7 +319,12 @@ struct neon_kernels {
 #else
   static constexpr const char* name = "neon";
 #endif
+  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
+  static constexpr bool has_streaming_stores = false;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
 
+  static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
@@ -331,14 +336,7 @@ struct neon_kernels {
                                                     biases + g, out, 1);
         continue;
       }
-      const neon::rule<S> r(scales[g], biases[g]);
-      if (g + 1 < groups) {
-        neon::dequantize_group<Bits, GroupSize>(codes, r, out);
-      } else {  // the last group: its chunks' 16-byte loads could reach past wq, so read a padded copy
-        std::uint8_t padded[bytes + 16] = {};
-        std::memcpy(padded, codes, bytes);
-        neon::dequantize_group<Bits, GroupSize>(padded, r, out);
-      }
+      neon::dequantize_group<Bits, GroupSize>(codes, neon::rule<S>(scales[g], biases[g]), out);
     }
   }
 };

@@ -10,6 +10,12 @@
 //     template <int Bits, int GroupSize, class S, class O>
 //     static void dequantize(const uint32_t* wq, const S* scales, const S* biases, O* out,
 //                            size_t groups) noexcept;
+//     static constexpr size_t overread;  // bytes dequantize may read past the end of its codes
+//     // Non-temporal stores (detail/driver.hpp): whether the backend has them, copying whole 64-byte
+//     // aligned lines with them, and ordering them before what follows.
+//     static constexpr bool has_streaming_stores;
+//     static void stream_lines(void* dst, const void* src, size_t bytes) noexcept;
+//     static void stream_fence() noexcept;
 //   };
 //
 // Arguments arrive validated (error.hpp); kernels never throw and never allocate.
@@ -19,6 +25,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "../config.hpp"
@@ -31,6 +38,10 @@ namespace detail {
 
 struct scalar_kernels {
   static constexpr const char* name = "scalar";
+  static constexpr bool has_streaming_stores = false;  // portable C++ has none
+  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
 
   // One element at a time, straight from the rule in numeric.hpp.
   template <int Bits, int GroupSize, class S, class O>
