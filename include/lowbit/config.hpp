@@ -125,6 +125,15 @@
   }
 
 // ---- compiler helpers ---------------------------------------------------------------------------
+// LOWBIT_UNROLL: fully unroll the next loop (its trip count is a compile-time constant).
+#if defined(__clang__)
+#define LOWBIT_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define LOWBIT_UNROLL _Pragma("GCC unroll 16")
+#else
+#define LOWBIT_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))

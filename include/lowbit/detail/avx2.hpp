@@ -17,11 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "../format.hpp"
 #include "../types.hpp"
 #include "numeric.hpp"
+#include "scalar.hpp"
 #include "x86_stream.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -65,13 +67,13 @@ LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   } else if constexpr (Bits <= 4) {  // 8 codes fit in 32 bits: broadcast, shift each lane to its code
-    std::uint32_t word = 0;
-    std::memcpy(&word, p, Bits);  // exactly the chunk's bytes: never reads past the input
+    std::uint32_t word;
+    std::memcpy(&word, p, 4);  // may read past the chunk: see overread
     return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), load_constant(shifts));
   } else {
     static constexpr auto windows = dword_byte_windows<Bits>();
-    std::uint64_t chunk = 0;
-    std::memcpy(&chunk, p, Bits);
+    std::uint64_t chunk;
+    std::memcpy(&chunk, p, 8);
     const __m256i bytes = _mm256_set1_epi64x(static_cast<long long>(chunk));
     return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
   }
@@ -81,21 +83,16 @@ LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
+// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
+// here: groups with a non-finite scale or bias take the scalar reference); in the low 16 bits of each lane.
 LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
   const __m256i u = _mm256_castps_si256(x);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_castps_si256(
-      _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
+  return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
 }
 LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
 LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
-  const __m256 x = _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_or_ps(x, _mm256_and_ps(nan, _mm256_castsi256_ps(_mm256_set1_epi32(0x400000))));  // quiet
+  return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
 }
 // 16-bit values in the low halves of 32-bit lanes -> 8 packed 16-bit values, in order.
 LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
@@ -103,20 +100,37 @@ LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
 }
 LOWBIT_ALWAYS_INLINE __m256i widen_words(__m128i h) noexcept { return _mm256_cvtepu16_epi32(h); }
 
-LOWBIT_ALWAYS_INLINE __m256 broadcast(float x) noexcept { return _mm256_set1_ps(x); }
-LOWBIT_ALWAYS_INLINE __m256 broadcast(half x) noexcept {
-  return widen_half(_mm_set1_epi16(static_cast<short>(x.to_bits())));
+// 8 scales (or biases) of S widened to float into `to` (n <= 8 of them read); returns the bit mask of the
+// finite ones.
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const float* p) noexcept { return _mm256_loadu_ps(p); }
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const half* p) noexcept {
+  return widen_half(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-LOWBIT_ALWAYS_INLINE __m256 broadcast(bfloat16 x) noexcept {
-  return widen_bfloat16_dwords(_mm256_set1_epi32(x.to_bits()));
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const bfloat16* p) noexcept {
+  return widen_bfloat16_dwords(widen_words(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  __m256 x;
+  if (n == 8) {
+    x = load_floats(p);
+  } else {  // the last, partial batch: never read past the array
+    S part[8] = {};
+    std::memcpy(part, p, n * sizeof(S));
+    x = load_floats(part);
+  }
+  _mm256_store_ps(to, x);
+  const __m256 magnitude = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+  const __m256 finite = _mm256_cmp_ps(magnitude, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
+  return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
 }
 
-// The rule for 8 codes given as floats. value<O> returns __m256 for float output, and for 2-byte output
-// the 16-bit values in the low halves of 32-bit lanes (tables) — see value_dwords.
+// A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
+// value_words<O> 8 packed 16-bit values of O.
 template <class S>
 struct affine_rule {
   __m256 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm256_set1_ps(s)), bias(_mm256_set1_ps(b)) {}
 
   LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
     if constexpr (std::is_same<S, float>::value) {
@@ -226,18 +240,30 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
 struct avx2_kernels {
   static constexpr const char* name = "avx2";
   static constexpr bool has_streaming_stores = true;
-  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
+  static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
   static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
   static void stream_fence() noexcept { detail::stream_fence(); }
 
+  // Groups are taken 8 at a time: their scales and biases are widened to float together. A group whose
+  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g) {
-      const avx2::affine_rule<S> rule(scales[g], biases[g]);
-      avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule, out + g * GroupSize);
+    alignas(32) float scale[8], bias[8];
+    for (std::size_t first = 0; first < groups; first += 8) {
+      const std::size_t n = groups - first < 8 ? groups - first : 8;
+      const unsigned finite = avx2::widen_batch(scales + first, n, scale) & avx2::widen_batch(biases + first, n, bias);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = first + i;
+        if (((finite >> i) & 1u) != 0) {
+          avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx2::affine_rule<S>(scale[i], bias[i]),
+                                                  out + g * GroupSize);
+        } else {
+          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+        }
+      }
     }
   }
 };

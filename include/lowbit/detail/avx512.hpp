@@ -349,7 +349,7 @@ struct avx512_kernels {
           avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]),
                                                     out + g * GroupSize);
         } else {
-          scalar_kernels::dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize, 1);
+          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
         }
       }
     }

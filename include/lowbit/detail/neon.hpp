@@ -119,7 +119,34 @@ LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_
 LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
 LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
 
-LOWBIT_ALWAYS_INLINE float32x4_t broadcast(float x) noexcept { return vdupq_n_f32(x); }
+// Whether n values are all finite (their exponent is not all ones), 8 at a time.
+template <class S>
+inline bool all_finite(const S* p, std::size_t n) noexcept {
+  using bits = typename std::conditional<sizeof(S) == 4, std::uint32_t, std::uint16_t>::type;
+  const bits exponent = sizeof(S) == 4 ? 0x7f800000u : std::is_same<S, half>::value ? 0x7c00u : 0x7f80u;
+  std::size_t i = 0;
+  if constexpr (sizeof(S) == 4) {
+    const uint32x4_t e = vdupq_n_u32(exponent);
+    uint32x4_t any = vdupq_n_u32(0);
+    for (; i + 4 <= n; i += 4) {
+      any = vorrq_u32(any, vceqq_u32(vandq_u32(vld1q_u32(reinterpret_cast<const std::uint32_t*>(p + i)), e), e));
+    }
+    if (vmaxvq_u32(any) != 0) return false;
+  } else {
+    const uint16x8_t e = vdupq_n_u16(exponent);
+    uint16x8_t any = vdupq_n_u16(0);
+    for (; i + 8 <= n; i += 8) {
+      any = vorrq_u16(any, vceqq_u16(vandq_u16(vld1q_u16(reinterpret_cast<const std::uint16_t*>(p + i)), e), e));
+    }
+    if (vmaxvq_u16(any) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (!finite(p[i])) return false;
+  }
+  return true;
+}
+
+LOWBIT_ALWAYS_INLINE float32x4_t broadcast(const float& x) noexcept { return vld1q_dup_f32(&x); }  // ld1r
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(half x) noexcept { return widen_half(vdup_n_u16(x.to_bits())); }
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(bfloat16 x) noexcept { return widen_bfloat16(vdup_n_u16(x.to_bits())); }
 
@@ -131,7 +158,7 @@ using values8 = typename std::conditional<std::is_same<O, float>::value, float32
 template <class S>
 struct rule4 {
   float32x4_t scale, bias;
-  LOWBIT_ALWAYS_INLINE rule4(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE rule4(const S& s, const S& b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
 
   template <class O>
   LOWBIT_ALWAYS_INLINE auto value(float32x4_t q) const noexcept {
@@ -157,7 +184,7 @@ struct rule4 {
 template <class S>
 struct rule {
   rule4<S> r;
-  LOWBIT_ALWAYS_INLINE rule(S s, S b) noexcept : r(s, b) {}
+  LOWBIT_ALWAYS_INLINE rule(const S& s, const S& b) noexcept : r(s, b) {}
   // The values of 8 codes.
   template <class O>
   LOWBIT_ALWAYS_INLINE values8<O> value(uint16x8_t q) const noexcept {
@@ -201,7 +228,8 @@ LOWBIT_ALWAYS_INLINE uint16x8_t table_codes(int first) noexcept {
                    vdupq_n_u16(static_cast<std::uint16_t>(format::max_code(Bits))));
 }
 
-// 2-byte output: planes lo[r] and hi[r] hold the low and high bytes of entries 16r .. 16r+15.
+// 2-byte output: planes lo[r] and hi[r] hold the low and high bytes of entries 16r .. 16r+15 (for 3 bits or
+// fewer only the first 8 entries are computed: codes never index the others).
 template <int Bits, class O, bool Float = std::is_same<O, float>::value>
 struct table {
   static constexpr int registers = Bits <= 4 ? 1 : Bits == 5 ? 2 : 4;
@@ -209,11 +237,18 @@ struct table {
 
   template <class S>
   LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
-    for (int k = 0; k < registers; ++k) {
-      const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k)));
-      const uint8x16_t b = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k + 8)));
-      lo[k] = vuzp1q_u8(a, b);
-      hi[k] = vuzp2q_u8(a, b);
+    if constexpr (Bits <= 3) {
+      const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(0)));
+      lo[0] = vuzp1q_u8(a, a);
+      hi[0] = vuzp2q_u8(a, a);
+    } else {
+      LOWBIT_UNROLL
+      for (int k = 0; k < registers; ++k) {
+        const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k)));
+        const uint8x16_t b = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k + 8)));
+        lo[k] = vuzp1q_u8(a, b);
+        hi[k] = vuzp2q_u8(a, b);
+      }
     }
   }
   LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
@@ -235,7 +270,8 @@ struct table {
   }
 };
 
-// float output: planes p[b][r] hold byte b of entries 16r .. 16r+15.
+// float output: planes p[b][r] hold byte b of entries 16r .. 16r+15. The 4 x 16 byte transpose is a store
+// of the entries and one ld4, which deinterleaves them (two instructions instead of eight unzips).
 template <int Bits, class O>
 struct table<Bits, O, true> {
   static constexpr int registers = Bits <= 4 ? 1 : 2;
@@ -243,18 +279,22 @@ struct table<Bits, O, true> {
 
   template <class S>
   LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
+    alignas(16) float entries[16];
+    LOWBIT_UNROLL
     for (int k = 0; k < registers; ++k) {
       const float32x4x2_t a = r.template value<float>(table_codes<Bits>(16 * k));
-      const float32x4x2_t b = r.template value<float>(table_codes<Bits>(16 * k + 8));
-      // A 4 x 4 byte transpose of 16 entries: two rounds of unzip separate the bytes of each float.
-      const uint8x16_t e0 = vreinterpretq_u8_f32(a.val[0]), e1 = vreinterpretq_u8_f32(a.val[1]);
-      const uint8x16_t e2 = vreinterpretq_u8_f32(b.val[0]), e3 = vreinterpretq_u8_f32(b.val[1]);
-      const uint8x16_t even01 = vuzp1q_u8(e0, e1), odd01 = vuzp2q_u8(e0, e1);
-      const uint8x16_t even23 = vuzp1q_u8(e2, e3), odd23 = vuzp2q_u8(e2, e3);
-      p[0][k] = vuzp1q_u8(even01, even23);
-      p[2][k] = vuzp2q_u8(even01, even23);
-      p[1][k] = vuzp1q_u8(odd01, odd23);
-      p[3][k] = vuzp2q_u8(odd01, odd23);
+      vst1q_f32(entries, a.val[0]);
+      vst1q_f32(entries + 4, a.val[1]);
+      if constexpr (Bits > 3) {  // for 3 bits or fewer, codes only index the first 8 entries
+        const float32x4x2_t b = r.template value<float>(table_codes<Bits>(16 * k + 8));
+        vst1q_f32(entries + 8, b.val[0]);
+        vst1q_f32(entries + 12, b.val[1]);
+      }
+      const uint8x16x4_t planes = vld4q_u8(reinterpret_cast<const std::uint8_t*>(entries));
+      p[0][k] = planes.val[0];
+      p[1][k] = planes.val[1];
+      p[2][k] = planes.val[2];
+      p[3][k] = planes.val[3];
     }
   }
   LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
@@ -273,6 +313,9 @@ struct table<Bits, O, true> {
     store16(vzip2q_u8(even, odd), out + 16);
   }
 };
+
+// A scale or bias broadcast straight from memory (one ld1r).
+LOWBIT_ALWAYS_INLINE float32x4_t load_broadcast(const float* p) noexcept { return vld1q_dup_f32(p); }
 
 template <int Bits, class O>
 constexpr bool uses_table() {
@@ -294,11 +337,14 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   if constexpr (uses_table<Bits, O>()) {
     const table<Bits, O> lut(r);
     if constexpr (Bits == 4) {
-      for (int c = 0; c < GroupSize / 32; ++c) lut.store32_nibbles(codes + 16 * c, out + 32 * c);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 32; ++c, codes += 16, out += 32) lut.store32_nibbles(codes, out);
     } else {
+      LOWBIT_UNROLL
       for (int c = 0; c < GroupSize / 16; ++c) lut.store16(codes16<Bits>(codes + 2 * Bits * c), out + 16 * c);
     }
   } else {
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(codes + 2 * Bits * c);
       store8(out + 16 * c, r.template value<O>(vmovl_u8(vget_low_u8(q))));
@@ -325,18 +371,28 @@ struct neon_kernels {
   static void stream_fence() noexcept {}
 
   static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
+  // One vector pass over the scales and biases tells whether they are all finite (the usual case); then
+  // the groups run in a loop with no test and no call, which keeps its constants in registers. Otherwise
+  // each group is tested, and a non-finite one takes the scalar reference.
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
-    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += GroupSize) {
-      if (!neon::finite(scales[g]) || !neon::finite(biases[g])) {
-        scalar_kernels::dequantize<Bits, GroupSize>(reinterpret_cast<const std::uint32_t*>(codes), scales + g,
-                                                    biases + g, out, 1);
-        continue;
+    if (neon::all_finite(scales, groups) && neon::all_finite(biases, groups)) {
+      for (std::size_t g = 0; g < groups; ++g) {
+        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
+                                                out + g * GroupSize);
       }
-      neon::dequantize_group<Bits, GroupSize>(codes, neon::rule<S>(scales[g], biases[g]), out);
+      return;
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+      if (neon::finite(scales[g]) && neon::finite(biases[g])) {
+        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
+                                                out + g * GroupSize);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+      }
     }
   }
 };

@@ -58,6 +58,13 @@ struct scalar_kernels {
   }
 };
 
+// The SIMD backends' way out for a group whose scale or bias is not finite: the reference, kept out of
+// line so that the rare case does not weigh on the vector loop.
+template <int Bits, int GroupSize, class S, class O>
+LOWBIT_NOINLINE void dequantize_special_group(const std::uint32_t* wq, const S* scale, const S* bias, O* out) noexcept {
+  scalar_kernels::dequantize<Bits, GroupSize>(wq, scale, bias, out, 1);
+}
+
 // MLX's CPU affine quantization, group by group, in float32 (SPEC §3; mlx/backend/cpu/quantized.cpp):
 //   n_bins = 2^bits - 1, w_min/w_max of the group (NaNs skipped, as std::min/std::max do),
 //   scale  = max((w_max - w_min) / n_bins, 1e-7), negated unless |w_min| > |w_max|,
