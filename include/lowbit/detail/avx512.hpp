@@ -168,7 +168,13 @@ LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
-LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept { return widen_bfloat16(bfloat16_bits(x)); }
+// The same rounding, kept in float lanes (no narrowing and widening shuffles): clear the low 16 bits.
+LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+}
 
 // Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
 LOWBIT_ALWAYS_INLINE __m512 load_floats(const float* p, __mmask16 m) noexcept { return _mm512_maskz_loadu_ps(m, p); }
@@ -221,10 +227,9 @@ struct affine_rule {
       else if constexpr (std::is_same<O, float>::value) return widen_half(h);
       else return bfloat16_bits(widen_half(h));
     } else {
-      const __m256i b = bfloat16_bits(x);
-      if constexpr (std::is_same<O, bfloat16>::value) return b;
-      else if constexpr (std::is_same<O, float>::value) return widen_bfloat16(b);
-      else return half_bits(widen_bfloat16(b));
+      if constexpr (std::is_same<O, bfloat16>::value) return bfloat16_bits(x);
+      else if constexpr (std::is_same<O, float>::value) return round_to_bfloat16(x);
+      else return half_bits(round_to_bfloat16(x));
     }
   }
 };
