@@ -49,7 +49,7 @@ constexpr std::size_t words_per_row(std::size_t cols, int bits) noexcept {
 
 /// The code of element i of a packed stream starting at words[0]. Reads word (i*bits)/32 and, only when
 /// the code straddles into it, the next word.
-inline std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
+LOWBIT_ALWAYS_INLINE std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
   const std::size_t bit = i * static_cast<std::size_t>(bits);
   const std::size_t word = bit / 32;
   const unsigned offset = static_cast<unsigned>(bit % 32);
@@ -59,7 +59,7 @@ inline std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits
 }
 
 /// Writes code (< 2^bits) as element i of a packed stream; the stream's words must start at zero.
-inline void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
+LOWBIT_ALWAYS_INLINE void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
   const std::size_t bit = i * static_cast<std::size_t>(bits);
   const std::size_t word = bit / 32;
   const unsigned offset = static_cast<unsigned>(bit % 32);

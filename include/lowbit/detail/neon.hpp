@@ -121,7 +121,7 @@ LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x
 
 // Whether n values are all finite (their exponent is not all ones), 8 at a time.
 template <class S>
-inline bool all_finite(const S* p, std::size_t n) noexcept {
+LOWBIT_ALWAYS_INLINE bool all_finite(const S* p, std::size_t n) noexcept {
   using bits = typename std::conditional<sizeof(S) == 4, std::uint32_t, std::uint16_t>::type;
   const bits exponent = sizeof(S) == 4 ? 0x7f800000u : std::is_same<S, half>::value ? 0x7c00u : 0x7f80u;
   std::size_t i = 0;
