@@ -102,8 +102,8 @@ inline std::string dims(Eigen::Index rows, Eigen::Index cols) {
   return std::to_string(rows) + " x " + std::to_string(cols);
 }
 
-// The adapter's own checks (the core validates bits, group_size and pointers first, with the same
-// messages as lowbit::dequantize): the four shapes agree and every row is contiguous.
+// All the adapter's checks, before anything is written: bits and group_size (the core's checks, with
+// lowbit::dequantize's messages), then that the four shapes agree and every row is contiguous.
 template <class Wq, class Scales, class Biases, class Out>
 void check_arguments(const Wq& wq, const Scales& scales, const Biases& biases, const Out& out, int bits,
                      int group_size) {
