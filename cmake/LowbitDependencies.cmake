@@ -41,3 +41,24 @@ macro(lowbit_find_json)
     endif()
   endif()
 endmacro()
+
+# Eigen 3.4 (header-only) for the opt-in adapter lowbit::eigen: through its CMake package (Debian's
+# libeigen3-dev); when lowbit itself is cross-compiled, from the host's headers through a directory of its
+# own, like nlohmann/json above. Quiet: without Eigen there is simply no lowbit::eigen.
+macro(lowbit_find_eigen)
+  if(NOT TARGET Eigen3::Eigen)
+    if(NOT CMAKE_CROSSCOMPILING)
+      find_package(Eigen3 3.4 CONFIG QUIET)
+    elseif(LOWBIT_TOP_LEVEL)
+      find_path(LOWBIT_EIGEN_INCLUDE_DIR Eigen/Core PATHS /usr/include/eigen3 /usr/local/include/eigen3
+                NO_CMAKE_FIND_ROOT_PATH)
+      if(LOWBIT_EIGEN_INCLUDE_DIR)
+        set(_lowbit_eigen_dir ${CMAKE_BINARY_DIR}/_deps/eigen3/include)
+        file(MAKE_DIRECTORY ${_lowbit_eigen_dir})
+        file(CREATE_LINK ${LOWBIT_EIGEN_INCLUDE_DIR}/Eigen ${_lowbit_eigen_dir}/Eigen SYMBOLIC)
+        add_library(Eigen3::Eigen INTERFACE IMPORTED GLOBAL)
+        set_target_properties(Eigen3::Eigen PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${_lowbit_eigen_dir})
+      endif()
+    endif()
+  endif()
+endmacro()

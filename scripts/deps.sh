@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # deps.sh GROUP... — installs the Debian packages a task needs, only those missing (Debian 12; root or sudo).
-#   build   compiler and CMake          test    GoogleTest, nlohmann/json, Eigen
+#   build   compiler, CMake, python3    test    GoogleTest, nlohmann/json, Eigen
 #   bench   Google Benchmark, gnuplot   cross   aarch64 cross compiler, qemu-user
 #   clang   clang-19 and its sanitizer/fuzzer runtime, llvm tools
 set -euo pipefail
 pkgs=()
 for group in "$@"; do
   case "$group" in
-    build) pkgs+=(g++ cmake ninja-build make) ;;
+    build) pkgs+=(g++ cmake ninja-build make python3) ;;
     test) pkgs+=(googletest libgtest-dev nlohmann-json3-dev libeigen3-dev) ;;
     bench) pkgs+=(libbenchmark-dev gnuplot-nox) ;;
     cross) pkgs+=(g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;

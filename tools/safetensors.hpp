@@ -9,6 +9,10 @@
 // data block whose length matches dtype x shape, and no two tensors overlap. A violation throws
 // lowbit_tools::format_error naming the file and, where it applies, the tensor.
 //
+// lowbit_tools::writer writes the format: the header first (data offsets back to back in the order given,
+// padded with spaces so that the data block starts 8-byte aligned), then the tensors' bytes streamed in
+// order, so that no tensor has to be in memory whole.
+//
 // Not part of the lowbit headers: it needs nlohmann/json (Debian: nlohmann-json3-dev).
 #pragma once
 
@@ -16,6 +20,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -38,6 +43,12 @@
 namespace lowbit_tools {
 
 class format_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A file that cannot be written (the message names it and says why).
+class io_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -214,7 +225,8 @@ class file {
       const std::uint64_t end = (*offsets)[1].get<std::uint64_t>();
       if (begin > end || end > data_size) {
         fail_tensor(name, "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                              "] are outside the data block of " + std::to_string(data_size) + " bytes");
+                              "] are outside the data block of " + std::to_string(data_size) +
+                              " bytes (is the file truncated?)");
       }
       if (elements > UINT64_MAX / element || end - begin != elements * element) {
         fail_tensor(name, "data_offsets span " + std::to_string(end - begin) + " bytes but dtype " + t.dtype +
@@ -247,5 +259,128 @@ class file {
   std::vector<tensor> tensors_;
   std::map<std::string, std::size_t> index_;
 };
+
+// ---- writing ---------------------------------------------------------------------------------------
+
+/// A tensor of a file to be written: its bytes follow from dtype and shape.
+struct tensor_info {
+  std::string name;
+  std::string dtype;
+  std::vector<std::uint64_t> shape;
+
+  std::uint64_t bytes() const {
+    std::uint64_t n = dtype_size(dtype);
+    for (std::uint64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+/// The header (JSON, space-padded to a multiple of 8 bytes) of a file holding `tensors` back to back in
+/// this order. Throws format_error for an unknown dtype or a repeated name.
+inline std::string make_header(const std::vector<tensor_info>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::uint64_t offset = 0;
+  for (const tensor_info& t : tensors) {
+    if (dtype_size(t.dtype) == 0) throw format_error("tensor '" + t.name + "': unknown dtype '" + t.dtype + "'");
+    if (t.name == "__metadata__" || header.contains(t.name)) {
+      throw format_error("tensor '" + t.name + "': the name is used twice");
+    }
+    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes()}}};
+    offset += t.bytes();
+  }
+  std::string text = header.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');
+  return text;
+}
+
+/// Writes one safetensors file sequentially: the header when constructed, then every tensor's bytes in
+/// the order given, in pieces of any size (write), then finish(), which checks that every byte came,
+/// flushes and syncs the file to disk. Any failure throws io_error naming the file. The writer never
+/// removes what it wrote: the caller decides (lowbit-convert writes to a temporary name).
+class writer {
+ public:
+  writer(std::string path, std::vector<tensor_info> tensors, const std::map<std::string, std::string>& metadata = {})
+      : path_(std::move(path)), tensors_(std::move(tensors)) {
+    const std::string header = make_header(tensors_, metadata);
+    for (const tensor_info& t : tensors_) total_ += t.bytes();
+    file_ = std::fopen(path_.c_str(), "wb");
+    if (file_ == nullptr) fail("cannot create: " + std::string(std::strerror(errno)));
+    std::uint8_t length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
+    put(length, 8);
+    put(header.data(), header.size());
+  }
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+  ~writer() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  /// The next `bytes` bytes of the data block (of the current tensor, possibly running into the next).
+  void write(const void* data, std::size_t bytes) {
+    if (bytes > total_ - written_) {
+      fail("writing " + std::to_string(bytes) + " bytes past the " + std::to_string(total_) +
+           " bytes of data its header announces");
+    }
+    put(data, bytes);
+    written_ += bytes;
+  }
+
+  /// Completes the file: every announced byte written, flushed and synced. Throws io_error otherwise.
+  void finish() {
+    if (written_ != total_) {
+      fail("only " + std::to_string(written_) + " of " + std::to_string(total_) + " data bytes were written");
+    }
+    if (std::fflush(file_) != 0) fail("cannot write: " + std::string(std::strerror(errno)));
+#ifdef LOWBIT_TOOLS_HAVE_MMAP
+    if (fsync(fileno(file_)) != 0) fail("cannot sync to disk: " + std::string(std::strerror(errno)));
+#endif
+    const int closed = std::fclose(file_);
+    file_ = nullptr;
+    if (closed != 0) fail("cannot close: " + std::string(std::strerror(errno)));
+  }
+
+  const std::string& path() const { return path_; }
+  const std::vector<tensor_info>& tensors() const { return tensors_; }
+  /// Bytes of the data block (all tensors).
+  std::uint64_t data_bytes() const { return total_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw io_error(path_ + ": " + what); }
+  void put(const void* data, std::size_t bytes) {
+    if (bytes != 0 && std::fwrite(data, 1, bytes, file_) != bytes) {
+      fail("cannot write: " + std::string(std::strerror(errno)));
+    }
+  }
+
+  std::string path_;
+  std::vector<tensor_info> tensors_;
+  std::FILE* file_ = nullptr;
+  std::uint64_t total_ = 0, written_ = 0;
+};
+
+/// A tensor held in memory, for write_file.
+struct tensor_bytes {
+  tensor_info info;
+  std::vector<std::uint8_t> data;
+};
+
+/// Writes a whole file from tensors in memory (their sizes must match dtype x shape).
+inline void write_file(const std::string& path, const std::vector<tensor_bytes>& tensors,
+                       const std::map<std::string, std::string>& metadata = {}) {
+  std::vector<tensor_info> infos;
+  for (const tensor_bytes& t : tensors) {
+    if (t.data.size() != t.info.bytes()) {
+      throw format_error(path + ": tensor '" + t.info.name + "': " + std::to_string(t.data.size()) +
+                         " bytes given, dtype x shape needs " + std::to_string(t.info.bytes()));
+    }
+    infos.push_back(t.info);
+  }
+  writer w(path, std::move(infos), metadata);
+  for (const tensor_bytes& t : tensors) w.write(t.data.data(), t.data.size());
+  w.finish();
+}
 
 }  // namespace lowbit_tools

@@ -34,6 +34,9 @@ void expect_bits(const char* what, const std::vector<T>& got, const void* want) 
 int main() {
   using namespace mlx_cases;
   std::printf("lowbit %s, backend %s\n", LOWBIT_VERSION_STRING, lowbit::backend_name());
+#ifdef LOWBIT_SINGLE_HEADER
+  std::printf("through the single header\n");
+#endif
 
   {  // 4-bit, group 64, float16: the compile-time overload.
     const auto s = from_bits<lowbit::half>(case0_scales, sizeof case0_scales / 2);
