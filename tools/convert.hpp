@@ -44,7 +44,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -81,42 +80,6 @@ struct convert_summary {
   std::vector<std::string> warnings;
   std::string dtype;  // what dequantized layers were written as ("float16", ..., or "the scales' dtype")
 };
-
-// ---- the threaded dequantize ------------------------------------------------------------------------------
-
-/// Dequantizes a rows x cols matrix on up to `threads` threads, each a contiguous range of rows (rows are
-/// independent: each has cols*bits/32 words, cols/group_size scales and biases, cols outputs). Errors are
-/// lowbit::error, thrown on the calling thread before any row is written.
-/// TODO(lowbit threads): replace by lowbit's own threaded dequantize when it lands.
-template <class S, class O>
-void dequantize_rows_in_parallel(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                                 std::size_t rows, std::size_t cols, int bits, int group_size, unsigned threads) {
-  const std::size_t workers = std::min<std::size_t>(std::max(threads, 1u), rows);
-  if (workers <= 1) {
-    lowbit::dequantize(wq, scales, biases, out, rows, cols, bits, group_size);
-    return;
-  }
-  lowbit::dequantize(wq, scales, biases, out, 0, cols, bits, group_size);  // validates bits, group_size, cols
-  const std::size_t words = lowbit::format::words_per_row(cols, bits);
-  const std::size_t groups = cols / static_cast<std::size_t>(group_size);
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(workers);
-  for (std::size_t t = 0; t < workers; ++t) {
-    const std::size_t begin = rows * t / workers, end = rows * (t + 1) / workers;
-    pool.emplace_back([=, &errors] {
-      try {
-        lowbit::dequantize(wq + begin * words, scales + begin * groups, biases + begin * groups, out + begin * cols,
-                           end - begin, cols, bits, group_size);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  }
-  for (std::thread& thread : pool) thread.join();
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
 
 namespace convert_detail {
 
@@ -503,8 +466,11 @@ class conversion {
       const auto* wq = aligned(p.source->data + r0 * words * 4, n * words, wq_copy);
       const auto* scales = aligned(p.scales->data + r0 * groups * sizeof(S), n * groups, scales_copy);
       const auto* biases = aligned(p.biases->data + r0 * groups * sizeof(S), n * groups, biases_copy);
-      dequantize_rows_in_parallel(wq, scales, biases, out.data(), n, cols, p.params.bits, p.params.group_size,
-                                  options_.threads);
+      lowbit::options opt;  // lowbit splits the piece across its own threads (parallel.hpp)
+      opt.bits = p.params.bits;
+      opt.group_size = p.params.group_size;
+      opt.threads = options_.threads;
+      lowbit::dequantize(wq, scales, biases, out.data(), n, cols, opt);
       wrote(w, out.data(), out.size() * sizeof(O));
     }
   }
