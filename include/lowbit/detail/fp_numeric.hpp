@@ -86,6 +86,19 @@ LOWBIT_ALWAYS_INLINE float scale_factor(std::uint8_t c) noexcept {
   }
 }
 
+// The same for E8M0 codes without conversions, for the SIMD kernels (tests check it against scale_factor
+// for all 256 codes and the three output types): 2^(c-127) is the float with bits c << 23, except code 0
+// (2^-127, bits 0x00400000); in half it is 0 below 2^-24 (codes <= 102: 2^-25 ties to even, i.e. 0) and
+// +Inf above 2^15 (codes >= 143).
+template <class O>
+LOWBIT_ALWAYS_INLINE float e8m0_factor(std::uint8_t c) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    if (c <= 102) return 0.0f;
+    if (c >= 143) return std::numeric_limits<float>::infinity();
+  }
+  return conversions::float_from_bits(c == 0 ? 0x00400000u : static_cast<std::uint32_t>(c) << 23);
+}
+
 // nvfp4 with a global scale g: the decode factor g / (448 * 6), computed once per call in float32 (the
 // order of the MLX kernels: scale * (global_scale / (F8E4M3_MAX * F4E2M1_MAX))), and the group factor.
 LOWBIT_ALWAYS_INLINE float global_decode(float g) noexcept { return g / 2688.0f; }
@@ -93,10 +106,48 @@ LOWBIT_ALWAYS_INLINE float global_scale_factor(std::uint8_t c, float decode) noe
   return e4m3_values[c] * decode;
 }
 
-// The value of an element: convert_O(sf * v).
+// The group factor sf as the SIMD kernels compute it (equal to the above; nvfp4's E4M3 scale is exact in
+// every O, so it needs no rounding).
+template <mode M, class O, bool Global>
+LOWBIT_ALWAYS_INLINE float group_factor(std::uint8_t c, float decode) noexcept {
+  if constexpr (Global) {
+    return global_scale_factor(c, decode);
+  } else if constexpr (M == mode::nvfp4) {
+    return e4m3_values[c];
+  } else {
+    return e8m0_factor<O>(c);
+  }
+}
+
+// The value of an element: convert_O(sf * v), for a finite sf (then sf * v is finite or ±Inf, never NaN).
 template <class O>
 LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
   return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
+}
+
+LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept {
+  return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+constexpr std::uint32_t default_nan_bits = 0xffc00000u;
+#else
+constexpr std::uint32_t default_nan_bits = 0x7fc00000u;
+#endif
+
+// sf * v for a non-finite sf, written out as IEEE multiplication defines it on the target: a NaN sf comes
+// back quiet with its payload, Inf * 0 is the default NaN, Inf * v is a signed Inf. Written out because
+// compilers do not preserve NaN signs: GCC rewrites x * -c as -(x * c), and folds Inf * 0 to +NaN when it
+// can see the Inf, so the bits of a computed NaN would depend on the optimiser. Every kernel sends groups
+// with a non-finite sf here.
+template <class O>
+LOWBIT_ALWAYS_INLINE O nonfinite_value(float sf, float v) noexcept {
+  const std::uint32_t s = conversions::float_bits(sf);
+  if (sf != sf) return to<O>(conversions::float_from_bits(s | 0x00400000u));
+  if (v == 0.0f) return to<O>(conversions::float_from_bits(default_nan_bits));
+  const std::uint32_t sign = (s ^ conversions::float_bits(v)) & 0x80000000u;
+  return to<O>(conversions::float_from_bits(sign | 0x7f800000u));
 }
 
 // ---- encoders (quantize) ----------------------------------------------------------------------------

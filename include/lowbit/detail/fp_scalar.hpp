@@ -47,10 +47,21 @@ LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
   }
 }
 
+// One group, one element at a time, straight from the rule in fp_numeric.hpp. The SIMD kernels call this
+// for groups whose sf is not finite.
+template <mode M, class O>
+void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  if (fp::finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  } else {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  }
+}
+
 struct scalar_fp_kernels {
   static constexpr const char* name = "scalar";
 
-  // One element at a time, straight from the rule in fp_numeric.hpp.
   template <mode M, class O>
   static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
                          const float* global_scale) noexcept {
@@ -60,7 +71,7 @@ struct scalar_fp_kernels {
     const float decode = global ? fp::global_decode(*global_scale) : 0.0f;
     for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
       const float sf = global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
-      for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(wq, i)));
+      scalar_fp_group<M>(wq, sf, out);
     }
   }
 };
