@@ -27,15 +27,10 @@ void with_fp_mode(mode m, F&& f) {
   }
 }
 
-template <class O>
-constexpr std::size_t fp_widest() noexcept {
-  return sizeof(O) > 4 ? sizeof(O) : 4;  // wq is read in 4-byte words
-}
-
 template <class Kernels, mode M, class O>
 void fp_dequantize_checked(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
                            std::size_t cols, const float* global_scale) {
-  check_fp_call("dequantize", M, rows, cols, global_scale, fp_widest<O>(),
+  check_fp_call("dequantize", M, rows, cols, global_scale, sizeof(O),  // out: the widest array
                 {{"wq", wq}, {"scales", scales}, {"out", out}});
   if (rows == 0 || cols == 0) return;
   Kernels::template dequantize<M>(wq, scales, out, rows * (cols / mode_group_size(M)), global_scale);
@@ -53,7 +48,7 @@ void fp_dequantize_runtime(mode m, const std::uint32_t* wq, const std::uint8_t* 
 template <mode M, class T>
 void fp_quantize_checked(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
                          const float* global_scale) {
-  check_fp_call("quantize", M, rows, cols, global_scale, fp_widest<T>(),
+  check_fp_call("quantize", M, rows, cols, global_scale, sizeof(T),  // w: the widest array
                 {{"w", w}, {"wq", wq}, {"scales", scales}});
   if (rows == 0 || cols == 0) return;
   fp_quantize_groups<M>(w, wq, scales, rows * (cols / mode_group_size(M)), global_scale);
