@@ -2,21 +2,23 @@
 // neon.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
 // rounding); + bf16 conversions (bfcvtn).
 //
-// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed once and split
-// into byte planes (2 for half and bfloat16, 4 for float); each element is then one tbl per output byte,
-// indexed by its 4-bit code, and st2/st4 interleave the planes back into 16- or 32-bit values in memory
-// order. For 2-byte output the even elements (low nibbles) and odd elements (high nibbles) are looked up
-// separately and st4 writes them back interleaved, so the nibbles are never reordered.
+// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed once (8 products;
+// entries 8..15 are their negations) and split into byte planes (2 for half and bfloat16, 4 for float);
+// each element is then one tbl per output byte, indexed by its 4-bit code, and st4 interleaves the planes
+// back into 16- or 32-bit values in memory order. For 2-byte output the even elements (low nibbles) and
+// odd elements (high nibbles) are looked up separately and st4 writes them back interleaved, so the
+// nibbles are never reordered.
 //
 // mxfp8: E4M3 is decoded per element through binary16 (the low seven bits shifted left by 7, times 256;
-// exact), then multiplied by sf and converted like the scalar reference.
+// exact), then multiplied by sf (the 256 folded into it) and converted like the scalar reference.
 //
 // Exactness: the scale factor sf comes from the same scalar function as in the reference; each product is
 // one fmul (nothing to fuse); fcvtn, bfcvtn and fp16 fmul round to nearest even (FPCR default), like
 // lowbit::half / lowbit::bfloat16; the fp16 product of two halves is the half rounding of their exact
-// product, which is what the reference computes. Groups whose sf is not finite (E8M0 code 255, codes above
-// 142 for half output, a non-finite global scale) take the scalar reference, so the vector code never
-// meets a NaN.
+// product, which is what the reference computes; negating a finite product is exact (IEEE rounding is
+// symmetric); where a product is provably a bfloat16 value, truncation is its rounding. Groups whose sf
+// is not finite (E8M0 code 255, codes above 142 for half output, a non-finite global scale) take the
+// scalar reference, so the vector code never meets a NaN.
 #pragma once
 
 #include "../config.hpp"
