@@ -12,10 +12,12 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "config.hpp"
 #include "format.hpp"
+#include "mode.hpp"
 
 namespace lowbit {
 
@@ -73,6 +75,64 @@ inline void check_shape_and_pointers(const char* function, std::size_t rows, std
                          std::to_string(cols) + " is not empty");
     }
   }
+}
+
+
+// ---- floating-point modes (fp.hpp) -----------------------------------------------------------------
+inline std::string mode_list() { return "affine, mxfp4, nvfp4, mxfp8"; }
+
+[[noreturn]] inline void fail_unknown_mode(const char* function, std::string_view name) {
+  fail(function, "unknown mode \"" + std::string(name) + "\"; supported: " + mode_list());
+}
+
+inline void check_mode_value(const char* function, mode m) {
+  if (!is_valid_mode(m)) {
+    fail(function, "mode " + std::to_string(static_cast<int>(m)) + " is not a lowbit::mode; supported: " + mode_list());
+  }
+}
+
+// The mode of an fp-mode call (uint8 scales, no biases): mxfp4, nvfp4 or mxfp8.
+inline void check_fp_mode(const char* function, mode m) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    fail(function, std::string("mode affine has scales and biases of a float type; call ") + function +
+                       "(wq, scales, biases, out, rows, cols, bits, group_size) (the affine overload)");
+  }
+}
+
+// bits and group_size read from a configuration (e.g. MLX's config.json) against what the mode requires.
+inline void check_mode_config(const char* function, mode m, int bits, int group_size) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    check_bits(function, bits);
+    check_group_size(function, group_size);
+    return;
+  }
+  if (bits != mode_bits(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires bits " + std::to_string(mode_bits(m)) +
+                       "; got " + std::to_string(bits));
+  }
+  if (group_size != mode_group_size(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires group_size " +
+                       std::to_string(mode_group_size(m)) + "; got " + std::to_string(group_size));
+  }
+}
+
+// Everything an fp-mode dequantize or quantize checks before it touches an output: the mode, the global
+// scale (nvfp4 only), cols a multiple of the mode's group size, overflow, and null pointers.
+inline void check_fp_call(const char* function, mode m, std::size_t rows, std::size_t cols, const float* global_scale,
+                          std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
+  check_fp_mode(function, m);
+  if (global_scale != nullptr && m != mode::nvfp4) {
+    fail(function, std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
+                       " takes none (pass nullptr)");
+  }
+  const int group_size = mode_group_size(m);
+  if (cols % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires cols to be a multiple of its group_size " +
+                       std::to_string(group_size) + "; got cols " + std::to_string(cols));
+  }
+  check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
 }
 
 }  // namespace detail

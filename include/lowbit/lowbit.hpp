@@ -44,6 +44,7 @@
 #include "detail/driver.hpp"
 #include "error.hpp"
 #include "format.hpp"
+#include "fp.hpp"  // the floating-point modes: mxfp4, nvfp4, mxfp8
 #include "parallel.hpp"
 #include "types.hpp"
 

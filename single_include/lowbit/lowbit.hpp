@@ -8,13 +8,24 @@
 //   lowbit/format.hpp
 //   lowbit/types.hpp
 //   lowbit/detail/numeric.hpp
+//   lowbit/detail/scalar.hpp
+//   lowbit/detail/x86_stream.hpp
 //   lowbit/detail/avx2.hpp
 //   lowbit/detail/avx512.hpp
-//   lowbit/detail/scalar.hpp
 //   lowbit/detail/neon.hpp
 //   lowbit/detail/backend.hpp
+//   lowbit/mode.hpp
 //   lowbit/error.hpp
+//   lowbit/parallel.hpp
 //   lowbit/detail/driver.hpp
+//   lowbit/detail/fp_numeric.hpp
+//   lowbit/detail/fp_scalar.hpp
+//   lowbit/detail/fp_avx2.hpp
+//   lowbit/detail/fp_avx512.hpp
+//   lowbit/detail/fp_neon.hpp
+//   lowbit/detail/fp_backend.hpp
+//   lowbit/detail/fp_driver.hpp
+//   lowbit/fp.hpp
 //   lowbit/lowbit.hpp
 #pragma once
 
@@ -148,6 +159,15 @@
   }
 
 // ---- compiler helpers ---------------------------------------------------------------------------
+// LOWBIT_UNROLL: fully unroll the next loop (its trip count is a compile-time constant).
+#if defined(__clang__)
+#define LOWBIT_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define LOWBIT_UNROLL _Pragma("GCC unroll 16")
+#else
+#define LOWBIT_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))
@@ -213,7 +233,7 @@ constexpr std::size_t words_per_row(std::size_t cols, int bits) noexcept {
 
 /// The code of element i of a packed stream starting at words[0]. Reads word (i*bits)/32 and, only when
 /// the code straddles into it, the next word.
-inline std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
+LOWBIT_ALWAYS_INLINE std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
   const std::size_t bit = i * static_cast<std::size_t>(bits);
   const std::size_t word = bit / 32;
   const unsigned offset = static_cast<unsigned>(bit % 32);
@@ -223,7 +243,7 @@ inline std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits
 }
 
 /// Writes code (< 2^bits) as element i of a packed stream; the stream's words must start at zero.
-inline void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
+LOWBIT_ALWAYS_INLINE void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
   const std::size_t bit = i * static_cast<std::size_t>(bits);
   const std::size_t word = bit / 32;
   const unsigned offset = static_cast<unsigned>(bit % 32);
@@ -513,6 +533,160 @@ LOWBIT_ALWAYS_INLINE O convert(S v) noexcept {
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
+// ======== lowbit/detail/scalar.hpp ========================================================================
+
+// lowbit/detail/scalar.hpp — the scalar reference kernels: the oracle every SIMD backend is tested
+// against, and the active backend where no SIMD one applies.
+//
+// A kernel set is a struct with the same shape in every backend (detail/<isa>.hpp):
+//
+//   struct <isa>_kernels {
+//     static constexpr const char* name;
+//     // Dequantizes `groups` consecutive groups: wq holds groups * GroupSize * Bits / 32 words,
+//     // scales and biases one value per group, out groups * GroupSize values.
+//     template <int Bits, int GroupSize, class S, class O>
+//     static void dequantize(const uint32_t* wq, const S* scales, const S* biases, O* out,
+//                            size_t groups) noexcept;
+//     static constexpr size_t overread;  // bytes dequantize may read past the end of its codes
+//     // Non-temporal stores (detail/driver.hpp): whether the backend has them, copying whole 64-byte
+//     // aligned lines with them, and ordering them before what follows.
+//     static constexpr bool has_streaming_stores;
+//     static void stream_lines(void* dst, const void* src, size_t bytes) noexcept;
+//     static void stream_fence() noexcept;
+//   };
+//
+// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+struct scalar_kernels {
+  static constexpr const char* name = "scalar";
+  static constexpr bool has_streaming_stores = false;  // portable C++ has none
+  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
+
+  // One element at a time, straight from the rule in numeric.hpp.
+  template <int Bits, int GroupSize, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
+      const S scale = scales[g];
+      const S bias = biases[g];
+      for (int i = 0; i < GroupSize; ++i) {
+        out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
+      }
+    }
+  }
+};
+
+// The SIMD backends' way out for a group whose scale or bias is not finite: the reference, kept out of
+// line so that the rare case does not weigh on the vector loop.
+template <int Bits, int GroupSize, class S, class O>
+LOWBIT_NOINLINE void dequantize_special_group(const std::uint32_t* wq, const S* scale, const S* bias, O* out) noexcept {
+  scalar_kernels::dequantize<Bits, GroupSize>(wq, scale, bias, out, 1);
+}
+
+// MLX's CPU affine quantization, group by group, in float32 (SPEC §3; mlx/backend/cpu/quantized.cpp):
+//   n_bins = 2^bits - 1, w_min/w_max of the group (NaNs skipped, as std::min/std::max do),
+//   scale  = max((w_max - w_min) / n_bins, 1e-7), negated unless |w_min| > |w_max|,
+//   edge   = the endpoint of larger magnitude, q0 = rint(edge / scale);
+//   if q0 != 0: scale = edge / q0 and bias = edge (so the edge is represented exactly), else bias = 0;
+//   q      = clamp(rint((w - bias) / scale), 0, n_bins)   computed with the float32 scale and bias;
+//   scales and biases are stored rounded to T.
+// A NaN element gets code 0 (what MLX's float-to-integer conversion yields on x86).
+template <int Bits, int GroupSize, class T>
+void quantize_groups(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const float n_bins = static_cast<float>(format::max_code(Bits));
+  const float eps = 1e-7f;
+  float values[GroupSize];
+  for (std::size_t g = 0; g < groups; ++g, w += GroupSize, wq += words) {
+    float w_min = std::numeric_limits<float>::infinity();
+    float w_max = -w_min;
+    for (int i = 0; i < GroupSize; ++i) {
+      values[i] = static_cast<float>(w[i]);
+      w_max = std::max(w_max, values[i]);
+      w_min = std::min(w_min, values[i]);
+    }
+    const bool min_is_edge = std::abs(w_min) > std::abs(w_max);
+    float scale = std::max((w_max - w_min) / n_bins, eps);
+    scale = min_is_edge ? scale : -scale;
+    const float edge = min_is_edge ? w_min : w_max;
+    const float q0 = std::rint(edge / scale);
+    float bias = 0.0f;
+    if (q0 != 0.0f) {
+      scale = edge / q0;
+      bias = edge;
+    }
+    std::fill(wq, wq + words, 0u);
+    for (int i = 0; i < GroupSize; ++i) {
+      const float q = std::rint((values[i] - bias) / scale);
+      const float clamped = std::min(std::max(q, 0.0f), n_bins);
+      const std::uint32_t code = std::isnan(clamped) ? 0u : static_cast<std::uint32_t>(clamped);
+      format::put_code(wq, static_cast<std::size_t>(i), Bits, code);
+    }
+    scales[g] = T(scale);
+    biases[g] = T(bias);
+  }
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/detail/x86_stream.hpp ====================================================================
+
+// lowbit/detail/x86_stream.hpp — copying a block of results out with non-temporal stores (x86, AVX).
+//
+// Non-temporal stores go to memory through write-combining buffers: they neither read the destination
+// line first (a regular store miss does) nor evict useful cache lines for a result far larger than the
+// cache. Only whole, aligned lines are streamed (the caller, detail/driver.hpp, arranges that).
+
+
+#if defined(__AVX__)
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores.
+inline void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  for (std::size_t i = 0; i < bytes; i += 64) {
+#if defined(__AVX512F__)
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
+#else
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + 32),
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32)));
+#endif
+  }
+}
+
+// Orders the non-temporal stores before anything that follows (another thread reading the result).
+inline void stream_fence() noexcept { _mm_sfence(); }
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // __AVX__
+
 // ======== lowbit/detail/avx2.hpp ==========================================================================
 
 // lowbit/detail/avx2.hpp — AVX2 + F16C kernels.
@@ -532,6 +706,7 @@ LOWBIT_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 
@@ -576,13 +751,13 @@ LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   } else if constexpr (Bits <= 4) {  // 8 codes fit in 32 bits: broadcast, shift each lane to its code
-    std::uint32_t word = 0;
-    std::memcpy(&word, p, Bits);  // exactly the chunk's bytes: never reads past the input
+    std::uint32_t word;
+    std::memcpy(&word, p, 4);  // may read past the chunk: see overread
     return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), load_constant(shifts));
   } else {
     static constexpr auto windows = dword_byte_windows<Bits>();
-    std::uint64_t chunk = 0;
-    std::memcpy(&chunk, p, Bits);
+    std::uint64_t chunk;
+    std::memcpy(&chunk, p, 8);
     const __m256i bytes = _mm256_set1_epi64x(static_cast<long long>(chunk));
     return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
   }
@@ -592,21 +767,16 @@ LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
+// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
+// here: groups with a non-finite scale or bias take the scalar reference); in the low 16 bits of each lane.
 LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
   const __m256i u = _mm256_castps_si256(x);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_castps_si256(
-      _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
+  return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
 }
 LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
 LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
-  const __m256 x = _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_or_ps(x, _mm256_and_ps(nan, _mm256_castsi256_ps(_mm256_set1_epi32(0x400000))));  // quiet
+  return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
 }
 // 16-bit values in the low halves of 32-bit lanes -> 8 packed 16-bit values, in order.
 LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
@@ -614,20 +784,37 @@ LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
 }
 LOWBIT_ALWAYS_INLINE __m256i widen_words(__m128i h) noexcept { return _mm256_cvtepu16_epi32(h); }
 
-LOWBIT_ALWAYS_INLINE __m256 broadcast(float x) noexcept { return _mm256_set1_ps(x); }
-LOWBIT_ALWAYS_INLINE __m256 broadcast(half x) noexcept {
-  return widen_half(_mm_set1_epi16(static_cast<short>(x.to_bits())));
+// 8 scales (or biases) of S widened to float into `to` (n <= 8 of them read); returns the bit mask of the
+// finite ones.
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const float* p) noexcept { return _mm256_loadu_ps(p); }
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const half* p) noexcept {
+  return widen_half(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-LOWBIT_ALWAYS_INLINE __m256 broadcast(bfloat16 x) noexcept {
-  return widen_bfloat16_dwords(_mm256_set1_epi32(x.to_bits()));
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const bfloat16* p) noexcept {
+  return widen_bfloat16_dwords(widen_words(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  __m256 x;
+  if (n == 8) {
+    x = load_floats(p);
+  } else {  // the last, partial batch: never read past the array
+    S part[8] = {};
+    std::memcpy(part, p, n * sizeof(S));
+    x = load_floats(part);
+  }
+  _mm256_store_ps(to, x);
+  const __m256 magnitude = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+  const __m256 finite = _mm256_cmp_ps(magnitude, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
+  return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
 }
 
-// The rule for 8 codes given as floats. value<O> returns __m256 for float output, and for 2-byte output
-// the 16-bit values in the low halves of 32-bit lanes (tables) — see value_dwords.
+// A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
+// value_words<O> 8 packed 16-bit values of O.
 template <class S>
 struct affine_rule {
   __m256 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm256_set1_ps(s)), bias(_mm256_set1_ps(b)) {}
 
   LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
     if constexpr (std::is_same<S, float>::value) {
@@ -736,15 +923,31 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
 
 struct avx2_kernels {
   static constexpr const char* name = "avx2";
+  static constexpr bool has_streaming_stores = true;
+  static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { detail::stream_fence(); }
 
+  // Groups are taken 8 at a time: their scales and biases are widened to float together. A group whose
+  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g) {
-      const avx2::affine_rule<S> rule(scales[g], biases[g]);
-      avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule, out + g * GroupSize);
+    alignas(32) float scale[8], bias[8];
+    for (std::size_t first = 0; first < groups; first += 8) {
+      const std::size_t n = groups - first < 8 ? groups - first : 8;
+      const unsigned finite = avx2::widen_batch(scales + first, n, scale) & avx2::widen_batch(biases + first, n, bias);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = first + i;
+        if (((finite >> i) & 1u) != 0) {
+          avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx2::affine_rule<S>(scale[i], bias[i]),
+                                                  out + g * GroupSize);
+        } else {
+          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+        }
+      }
     }
   }
 };
@@ -785,6 +988,8 @@ LOWBIT_END_NAMESPACE
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <type_traits>
 
 
@@ -855,9 +1060,14 @@ LOWBIT_ALWAYS_INLINE __m512i load_constant(const std::array<T, N>& a) noexcept {
   return _mm512_loadu_si512(a.data());
 }
 
-// Loads `bytes` bytes (< 64) from p; the rest of the vector is zero and nothing past p + bytes is read.
-LOWBIT_ALWAYS_INLINE __m512i load_bytes(const void* p, int bytes) noexcept {
-  return _mm512_maskz_loadu_epi8(static_cast<__mmask64>((1ull << bytes) - 1), p);
+// The chunk's bytes: 16 (for 16 codes) or 32 (for 32 codes) bytes from p. That may read past the chunk —
+// into the next group, or into the padding the kernel adds after the last group (plain loads are much
+// faster than masked ones on some cores).
+LOWBIT_ALWAYS_INLINE __m512i load16(const std::uint8_t* p) noexcept {
+  return _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
+  return _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // ---- unpacking ----------------------------------------------------------------------------------
@@ -869,8 +1079,7 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_dwords(const std::uint8_t* p) noexcept {
   } else {
     static constexpr auto windows = dword_windows<Bits>();
     static constexpr auto shifts = dword_shifts<Bits>();
-    const __m512i words = load_bytes(p, 2 * Bits);
-    return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), words), load_constant(shifts));
+    return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(p)), load_constant(shifts));
   }
 }
 
@@ -880,7 +1089,7 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   } else {
-    const __m512i bytes = load_bytes(p, 4 * Bits);
+    const __m512i bytes = load32(p);
 #if LOWBIT_AVX512_VBMI
     static constexpr auto windows = word_byte_windows<Bits>();
     static constexpr auto shifts = word_byte_shifts<Bits>();
@@ -901,40 +1110,51 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
   return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
+// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value (the
+// kernels only see finite scales and biases, so no NaN reaches here; infinities round to themselves).
 LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
   const __m512i u = _mm512_castps_si512(x);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 widen_half(__m256i h) noexcept { return _mm512_cvtph_ps(h); }
-// bfloat16 -> float, exactly as lowbit::bfloat16 (a NaN comes back quiet).
 LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
-  const __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_castsi512_ps(
-      _mm512_mask_or_epi32(_mm512_castps_si512(x), nan, _mm512_castps_si512(x), _mm512_set1_epi32(0x400000)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
-LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept { return widen_bfloat16(bfloat16_bits(x)); }
-
-// A group's scale and bias, broadcast, with the rule applied to 16 codes given as floats. value<O>
-// returns O's representation: __m512 for float, __m256i of 16 x 16 bits for half and bfloat16.
-LOWBIT_ALWAYS_INLINE __m512 broadcast(float x) noexcept { return _mm512_set1_ps(x); }
-LOWBIT_ALWAYS_INLINE __m512 broadcast(half x) noexcept {  // the F16C widening equals lowbit::half's
-  return widen_half(_mm256_set1_epi16(static_cast<short>(x.to_bits())));
-}
-LOWBIT_ALWAYS_INLINE __m512 broadcast(bfloat16 x) noexcept {
-  return widen_bfloat16(_mm256_set1_epi16(static_cast<short>(x.to_bits())));
+// The same rounding, kept in float lanes (no narrowing and widening shuffles): clear the low 16 bits.
+LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
 }
 
+// Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const float* p, __mmask16 m) noexcept { return _mm512_maskz_loadu_ps(m, p); }
+LOWBIT_ALWAYS_INLINE __m256i load_words(const void* p, __mmask16 m) noexcept {  // AVX512BW without VL
+  return _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), p));
+}
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const half* p, __mmask16 m) noexcept { return widen_half(load_words(p, m)); }
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const bfloat16* p, __mmask16 m) noexcept {
+  return widen_bfloat16(load_words(p, m));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE __mmask16 widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+  const __m512 x = load_floats(p, m);
+  _mm512_store_ps(to, x);
+  const __m512 magnitude = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+  return _mm512_mask_cmp_ps_mask(m, magnitude, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
+}
+
+// A group's scale and bias (finite, given as floats: exact for every S), broadcast; the rule applied to 16
+// codes given as floats. value<O> returns O's representation: __m512 for float, __m256i of 16 x 16 bits
+// for half and bfloat16.
 template <class S>
 struct affine_rule {
   __m512 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm512_set1_ps(s)), bias(_mm512_set1_ps(b)) {}
 
   // The rule's first line, in float lanes holding values of S; for half the last rounding is returned as
   // bits, which spares a conversion when the output is half.
@@ -961,10 +1181,9 @@ struct affine_rule {
       else if constexpr (std::is_same<O, float>::value) return widen_half(h);
       else return bfloat16_bits(widen_half(h));
     } else {
-      const __m256i b = bfloat16_bits(x);
-      if constexpr (std::is_same<O, bfloat16>::value) return b;
-      else if constexpr (std::is_same<O, float>::value) return widen_bfloat16(b);
-      else return half_bits(widen_bfloat16(b));
+      if constexpr (std::is_same<O, bfloat16>::value) return bfloat16_bits(x);
+      else if constexpr (std::is_same<O, float>::value) return round_to_bfloat16(x);
+      else return half_bits(round_to_bfloat16(x));
     }
   }
 };
@@ -1067,15 +1286,31 @@ struct avx512_kernels {
 #else
   static constexpr const char* name = "avx512";
 #endif
+  static constexpr bool has_streaming_stores = true;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { detail::stream_fence(); }
 
+  // Groups are taken 16 at a time: their scales and biases are widened to float together. A group whose
+  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
+  static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g) {
-      const avx512::affine_rule<S> rule(scales[g], biases[g]);
-      avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule, out + g * GroupSize);
+    alignas(64) float scale[16], bias[16];
+    for (std::size_t first = 0; first < groups; first += 16) {
+      const std::size_t n = groups - first < 16 ? groups - first : 16;
+      const unsigned finite = avx512::widen_batch(scales + first, n, scale) & avx512::widen_batch(biases + first, n, bias);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = first + i;
+        if (((finite >> i) & 1u) != 0) {
+          avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]),
+                                                    out + g * GroupSize);
+        } else {
+          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+        }
+      }
     }
   }
 };
@@ -1088,99 +1323,6 @@ LOWBIT_END_NAMESPACE
 #endif
 
 #endif  // LOWBIT_HAVE_AVX512
-
-// ======== lowbit/detail/scalar.hpp ========================================================================
-
-// lowbit/detail/scalar.hpp — the scalar reference kernels: the oracle every SIMD backend is tested
-// against, and the active backend where no SIMD one applies.
-//
-// A kernel set is a struct with the same shape in every backend (detail/<isa>.hpp):
-//
-//   struct <isa>_kernels {
-//     static constexpr const char* name;
-//     // Dequantizes `groups` consecutive groups: wq holds groups * GroupSize * Bits / 32 words,
-//     // scales and biases one value per group, out groups * GroupSize values.
-//     template <int Bits, int GroupSize, class S, class O>
-//     static void dequantize(const uint32_t* wq, const S* scales, const S* biases, O* out,
-//                            size_t groups) noexcept;
-//   };
-//
-// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <limits>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-struct scalar_kernels {
-  static constexpr const char* name = "scalar";
-
-  // One element at a time, straight from the rule in numeric.hpp.
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
-      const S scale = scales[g];
-      const S bias = biases[g];
-      for (int i = 0; i < GroupSize; ++i) {
-        out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
-      }
-    }
-  }
-};
-
-// MLX's CPU affine quantization, group by group, in float32 (SPEC §3; mlx/backend/cpu/quantized.cpp):
-//   n_bins = 2^bits - 1, w_min/w_max of the group (NaNs skipped, as std::min/std::max do),
-//   scale  = max((w_max - w_min) / n_bins, 1e-7), negated unless |w_min| > |w_max|,
-//   edge   = the endpoint of larger magnitude, q0 = rint(edge / scale);
-//   if q0 != 0: scale = edge / q0 and bias = edge (so the edge is represented exactly), else bias = 0;
-//   q      = clamp(rint((w - bias) / scale), 0, n_bins)   computed with the float32 scale and bias;
-//   scales and biases are stored rounded to T.
-// A NaN element gets code 0 (what MLX's float-to-integer conversion yields on x86).
-template <int Bits, int GroupSize, class T>
-void quantize_groups(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const float n_bins = static_cast<float>(format::max_code(Bits));
-  const float eps = 1e-7f;
-  float values[GroupSize];
-  for (std::size_t g = 0; g < groups; ++g, w += GroupSize, wq += words) {
-    float w_min = std::numeric_limits<float>::infinity();
-    float w_max = -w_min;
-    for (int i = 0; i < GroupSize; ++i) {
-      values[i] = static_cast<float>(w[i]);
-      w_max = std::max(w_max, values[i]);
-      w_min = std::min(w_min, values[i]);
-    }
-    const bool min_is_edge = std::abs(w_min) > std::abs(w_max);
-    float scale = std::max((w_max - w_min) / n_bins, eps);
-    scale = min_is_edge ? scale : -scale;
-    const float edge = min_is_edge ? w_min : w_max;
-    const float q0 = std::rint(edge / scale);
-    float bias = 0.0f;
-    if (q0 != 0.0f) {
-      scale = edge / q0;
-      bias = edge;
-    }
-    std::fill(wq, wq + words, 0u);
-    for (int i = 0; i < GroupSize; ++i) {
-      const float q = std::rint((values[i] - bias) / scale);
-      const float clamped = std::min(std::max(q, 0.0f), n_bins);
-      const std::uint32_t code = std::isnan(clamped) ? 0u : static_cast<std::uint32_t>(clamped);
-      format::put_code(wq, static_cast<std::size_t>(i), Bits, code);
-    }
-    scales[g] = T(scale);
-    biases[g] = T(bias);
-  }
-}
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
 
 // ======== lowbit/detail/neon.hpp ==========================================================================
 
@@ -1299,7 +1441,34 @@ LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_
 LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
 LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
 
-LOWBIT_ALWAYS_INLINE float32x4_t broadcast(float x) noexcept { return vdupq_n_f32(x); }
+// Whether n values are all finite (their exponent is not all ones), 8 at a time.
+template <class S>
+LOWBIT_ALWAYS_INLINE bool all_finite(const S* p, std::size_t n) noexcept {
+  using bits = typename std::conditional<sizeof(S) == 4, std::uint32_t, std::uint16_t>::type;
+  const bits exponent = sizeof(S) == 4 ? 0x7f800000u : std::is_same<S, half>::value ? 0x7c00u : 0x7f80u;
+  std::size_t i = 0;
+  if constexpr (sizeof(S) == 4) {
+    const uint32x4_t e = vdupq_n_u32(exponent);
+    uint32x4_t any = vdupq_n_u32(0);
+    for (; i + 4 <= n; i += 4) {
+      any = vorrq_u32(any, vceqq_u32(vandq_u32(vld1q_u32(reinterpret_cast<const std::uint32_t*>(p + i)), e), e));
+    }
+    if (vmaxvq_u32(any) != 0) return false;
+  } else {
+    const uint16x8_t e = vdupq_n_u16(exponent);
+    uint16x8_t any = vdupq_n_u16(0);
+    for (; i + 8 <= n; i += 8) {
+      any = vorrq_u16(any, vceqq_u16(vandq_u16(vld1q_u16(reinterpret_cast<const std::uint16_t*>(p + i)), e), e));
+    }
+    if (vmaxvq_u16(any) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (!finite(p[i])) return false;
+  }
+  return true;
+}
+
+LOWBIT_ALWAYS_INLINE float32x4_t broadcast(const float& x) noexcept { return vld1q_dup_f32(&x); }  // ld1r
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(half x) noexcept { return widen_half(vdup_n_u16(x.to_bits())); }
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(bfloat16 x) noexcept { return widen_bfloat16(vdup_n_u16(x.to_bits())); }
 
@@ -1311,7 +1480,7 @@ using values8 = typename std::conditional<std::is_same<O, float>::value, float32
 template <class S>
 struct rule4 {
   float32x4_t scale, bias;
-  LOWBIT_ALWAYS_INLINE rule4(S s, S b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
+  LOWBIT_ALWAYS_INLINE rule4(const S& s, const S& b) noexcept : scale(broadcast(s)), bias(broadcast(b)) {}
 
   template <class O>
   LOWBIT_ALWAYS_INLINE auto value(float32x4_t q) const noexcept {
@@ -1337,7 +1506,7 @@ struct rule4 {
 template <class S>
 struct rule {
   rule4<S> r;
-  LOWBIT_ALWAYS_INLINE rule(S s, S b) noexcept : r(s, b) {}
+  LOWBIT_ALWAYS_INLINE rule(const S& s, const S& b) noexcept : r(s, b) {}
   // The values of 8 codes.
   template <class O>
   LOWBIT_ALWAYS_INLINE values8<O> value(uint16x8_t q) const noexcept {
@@ -1381,7 +1550,8 @@ LOWBIT_ALWAYS_INLINE uint16x8_t table_codes(int first) noexcept {
                    vdupq_n_u16(static_cast<std::uint16_t>(format::max_code(Bits))));
 }
 
-// 2-byte output: planes lo[r] and hi[r] hold the low and high bytes of entries 16r .. 16r+15.
+// 2-byte output: planes lo[r] and hi[r] hold the low and high bytes of entries 16r .. 16r+15 (for 3 bits or
+// fewer only the first 8 entries are computed: codes never index the others).
 template <int Bits, class O, bool Float = std::is_same<O, float>::value>
 struct table {
   static constexpr int registers = Bits <= 4 ? 1 : Bits == 5 ? 2 : 4;
@@ -1389,11 +1559,18 @@ struct table {
 
   template <class S>
   LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
-    for (int k = 0; k < registers; ++k) {
-      const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k)));
-      const uint8x16_t b = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k + 8)));
-      lo[k] = vuzp1q_u8(a, b);
-      hi[k] = vuzp2q_u8(a, b);
+    if constexpr (Bits <= 3) {
+      const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(0)));
+      lo[0] = vuzp1q_u8(a, a);
+      hi[0] = vuzp2q_u8(a, a);
+    } else {
+      LOWBIT_UNROLL
+      for (int k = 0; k < registers; ++k) {
+        const uint8x16_t a = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k)));
+        const uint8x16_t b = vreinterpretq_u8_u16(r.template value<O>(table_codes<Bits>(16 * k + 8)));
+        lo[k] = vuzp1q_u8(a, b);
+        hi[k] = vuzp2q_u8(a, b);
+      }
     }
   }
   LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
@@ -1415,7 +1592,8 @@ struct table {
   }
 };
 
-// float output: planes p[b][r] hold byte b of entries 16r .. 16r+15.
+// float output: planes p[b][r] hold byte b of entries 16r .. 16r+15. The 4 x 16 byte transpose is a store
+// of the entries and one ld4, which deinterleaves them (two instructions instead of eight unzips).
 template <int Bits, class O>
 struct table<Bits, O, true> {
   static constexpr int registers = Bits <= 4 ? 1 : 2;
@@ -1423,18 +1601,22 @@ struct table<Bits, O, true> {
 
   template <class S>
   LOWBIT_ALWAYS_INLINE explicit table(const rule<S>& r) noexcept {
+    alignas(16) float entries[16];
+    LOWBIT_UNROLL
     for (int k = 0; k < registers; ++k) {
       const float32x4x2_t a = r.template value<float>(table_codes<Bits>(16 * k));
-      const float32x4x2_t b = r.template value<float>(table_codes<Bits>(16 * k + 8));
-      // A 4 x 4 byte transpose of 16 entries: two rounds of unzip separate the bytes of each float.
-      const uint8x16_t e0 = vreinterpretq_u8_f32(a.val[0]), e1 = vreinterpretq_u8_f32(a.val[1]);
-      const uint8x16_t e2 = vreinterpretq_u8_f32(b.val[0]), e3 = vreinterpretq_u8_f32(b.val[1]);
-      const uint8x16_t even01 = vuzp1q_u8(e0, e1), odd01 = vuzp2q_u8(e0, e1);
-      const uint8x16_t even23 = vuzp1q_u8(e2, e3), odd23 = vuzp2q_u8(e2, e3);
-      p[0][k] = vuzp1q_u8(even01, even23);
-      p[2][k] = vuzp2q_u8(even01, even23);
-      p[1][k] = vuzp1q_u8(odd01, odd23);
-      p[3][k] = vuzp2q_u8(odd01, odd23);
+      vst1q_f32(entries, a.val[0]);
+      vst1q_f32(entries + 4, a.val[1]);
+      if constexpr (Bits > 3) {  // for 3 bits or fewer, codes only index the first 8 entries
+        const float32x4x2_t b = r.template value<float>(table_codes<Bits>(16 * k + 8));
+        vst1q_f32(entries + 8, b.val[0]);
+        vst1q_f32(entries + 12, b.val[1]);
+      }
+      const uint8x16x4_t planes = vld4q_u8(reinterpret_cast<const std::uint8_t*>(entries));
+      p[0][k] = planes.val[0];
+      p[1][k] = planes.val[1];
+      p[2][k] = planes.val[2];
+      p[3][k] = planes.val[3];
     }
   }
   LOWBIT_ALWAYS_INLINE uint8x16_t lookup(const uint8x16_t* planes, uint8x16_t codes) const noexcept {
@@ -1453,6 +1635,9 @@ struct table<Bits, O, true> {
     store16(vzip2q_u8(even, odd), out + 16);
   }
 };
+
+// A scale or bias broadcast straight from memory (one ld1r).
+LOWBIT_ALWAYS_INLINE float32x4_t load_broadcast(const float* p) noexcept { return vld1q_dup_f32(p); }
 
 template <int Bits, class O>
 constexpr bool uses_table() {
@@ -1474,11 +1659,14 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   if constexpr (uses_table<Bits, O>()) {
     const table<Bits, O> lut(r);
     if constexpr (Bits == 4) {
-      for (int c = 0; c < GroupSize / 32; ++c) lut.store32_nibbles(codes + 16 * c, out + 32 * c);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 32; ++c, codes += 16, out += 32) lut.store32_nibbles(codes, out);
     } else {
+      LOWBIT_UNROLL
       for (int c = 0; c < GroupSize / 16; ++c) lut.store16(codes16<Bits>(codes + 2 * Bits * c), out + 16 * c);
     }
   } else {
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(codes + 2 * Bits * c);
       store8(out + 16 * c, r.template value<O>(vmovl_u8(vget_low_u8(q))));
@@ -1499,25 +1687,33 @@ struct neon_kernels {
 #else
   static constexpr const char* name = "neon";
 #endif
+  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
+  static constexpr bool has_streaming_stores = false;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
 
+  static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
+  // One vector pass over the scales and biases tells whether they are all finite (the usual case); then
+  // the groups run in a loop with no test and no call, which keeps its constants in registers. Otherwise
+  // each group is tested, and a non-finite one takes the scalar reference.
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
-    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += GroupSize) {
-      if (!neon::finite(scales[g]) || !neon::finite(biases[g])) {
-        scalar_kernels::dequantize<Bits, GroupSize>(reinterpret_cast<const std::uint32_t*>(codes), scales + g,
-                                                    biases + g, out, 1);
-        continue;
+    if (neon::all_finite(scales, groups) && neon::all_finite(biases, groups)) {
+      for (std::size_t g = 0; g < groups; ++g) {
+        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
+                                                out + g * GroupSize);
       }
-      const neon::rule<S> r(scales[g], biases[g]);
-      if (g + 1 < groups) {
-        neon::dequantize_group<Bits, GroupSize>(codes, r, out);
-      } else {  // the last group: its chunks' 16-byte loads could reach past wq, so read a padded copy
-        std::uint8_t padded[bytes + 16] = {};
-        std::memcpy(padded, codes, bytes);
-        neon::dequantize_group<Bits, GroupSize>(padded, r, out);
+      return;
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+      if (neon::finite(scales[g]) && neon::finite(biases[g])) {
+        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
+                                                out + g * GroupSize);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
       }
     }
   }
@@ -1551,6 +1747,81 @@ using active_kernels = scalar_kernels;
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
+// ======== lowbit/mode.hpp =================================================================================
+
+// lowbit/mode.hpp — MLX's quantization modes, as facts: names, bits, group sizes (MLX's `mode=` argument).
+//
+//   mode     bits  group  values                scale (one uint8 per group)     biases
+//   affine   2..8  32/64/128  integer codes     ScaleT (float, half, bfloat16)  yes
+//   mxfp4    4     32     FP4 E2M1              E8M0 (a power of two)           no
+//   nvfp4    4     16     FP4 E2M1              FP8 E4M3 (+ optional float32 global scale)
+//   mxfp8    8     32     FP8 E4M3              E8M0                            no
+//
+// The floating-point modes fix bits and group size; affine takes them as parameters (MLX's defaults:
+// 4 bits, group size 64). The numeric rules of the fp modes are documented in fp.hpp.
+
+#include <initializer_list>
+#include <string_view>
+
+
+namespace lowbit {
+
+/// MLX's quantization mode (`mlx.core.quantize(..., mode=...)`). The enumerators' names are MLX's strings.
+enum class mode : int { affine = 0, mxfp4 = 1, nvfp4 = 2, mxfp8 = 3 };
+
+/// A mode as a compile-time constant, with its facts: lowbit::mode_tag<lowbit::mode::mxfp4>::group_size.
+template <mode M>
+struct mode_tag {
+  static constexpr mode value = M;
+  static constexpr int bits = M == mode::mxfp8 ? 8 : 4;                                 // affine: MLX default
+  static constexpr int group_size = M == mode::nvfp4 ? 16 : M == mode::affine ? 64 : 32;  // affine: MLX default
+};
+
+}  // namespace lowbit
+
+LOWBIT_BEGIN_NAMESPACE
+
+/// True for the modes lowbit knows (a lowbit::mode cast from an arbitrary integer may be none of them).
+constexpr bool is_valid_mode(mode m) noexcept {
+  return m == mode::affine || m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8;
+}
+
+/// True for mxfp4, nvfp4 and mxfp8: the modes with uint8 scales, no biases, and fixed bits and group size.
+constexpr bool is_fp_mode(mode m) noexcept { return m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8; }
+
+/// Bits per element: 4 for mxfp4 and nvfp4, 8 for mxfp8; for affine, MLX's default (4).
+constexpr int mode_bits(mode m) noexcept { return m == mode::mxfp8 ? 8 : 4; }
+
+/// Elements per scale: 32 for mxfp4 and mxfp8, 16 for nvfp4; for affine, MLX's default (64).
+constexpr int mode_group_size(mode m) noexcept {
+  return m == mode::nvfp4 ? 16 : m == mode::affine ? 64 : 32;
+}
+
+/// MLX's name of the mode: "affine", "mxfp4", "nvfp4", "mxfp8" ("invalid" for an out-of-range value).
+constexpr const char* mode_name(mode m) noexcept {
+  switch (m) {
+    case mode::affine: return "affine";
+    case mode::mxfp4: return "mxfp4";
+    case mode::nvfp4: return "nvfp4";
+    case mode::mxfp8: return "mxfp8";
+  }
+  return "invalid";
+}
+
+/// Parses MLX's mode string (exact, lower case, as MLX writes it in config.json) without throwing.
+/// Returns false and leaves `out` unchanged for anything else. The throwing form is lowbit::parse_mode.
+constexpr bool try_parse_mode(std::string_view name, mode& out) noexcept {
+  for (mode m : {mode::affine, mode::mxfp4, mode::nvfp4, mode::mxfp8}) {
+    if (name == mode_name(m)) {
+      out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+LOWBIT_END_NAMESPACE
+
 // ======== lowbit/error.hpp ================================================================================
 
 // lowbit/error.hpp — lowbit::error and the one place that checks arguments.
@@ -1566,6 +1837,7 @@ LOWBIT_END_NAMESPACE
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 
@@ -1627,6 +1899,163 @@ inline void check_shape_and_pointers(const char* function, std::size_t rows, std
   }
 }
 
+
+// ---- floating-point modes (fp.hpp) -----------------------------------------------------------------
+inline std::string mode_list() { return "affine, mxfp4, nvfp4, mxfp8"; }
+
+[[noreturn]] inline void fail_unknown_mode(const char* function, std::string_view name) {
+  fail(function, "unknown mode \"" + std::string(name) + "\"; supported: " + mode_list());
+}
+
+inline void check_mode_value(const char* function, mode m) {
+  if (!is_valid_mode(m)) {
+    fail(function, "mode " + std::to_string(static_cast<int>(m)) + " is not a lowbit::mode; supported: " + mode_list());
+  }
+}
+
+// The mode of an fp-mode call (uint8 scales, no biases): mxfp4, nvfp4 or mxfp8.
+inline void check_fp_mode(const char* function, mode m) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    fail(function, std::string("mode affine has scales and biases of a float type; call ") + function +
+                       "(wq, scales, biases, out, rows, cols, bits, group_size) (the affine overload)");
+  }
+}
+
+// bits and group_size read from a configuration (e.g. MLX's config.json) against what the mode requires.
+inline void check_mode_config(const char* function, mode m, int bits, int group_size) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    check_bits(function, bits);
+    check_group_size(function, group_size);
+    return;
+  }
+  if (bits != mode_bits(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires bits " + std::to_string(mode_bits(m)) +
+                       "; got " + std::to_string(bits));
+  }
+  if (group_size != mode_group_size(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires group_size " +
+                       std::to_string(mode_group_size(m)) + "; got " + std::to_string(group_size));
+  }
+}
+
+// Everything an fp-mode dequantize or quantize checks before it touches an output: the mode, the global
+// scale (nvfp4 only), cols a multiple of the mode's group size, overflow, and null pointers.
+inline void check_fp_call(const char* function, mode m, std::size_t rows, std::size_t cols, const float* global_scale,
+                          std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
+  check_fp_mode(function, m);
+  if (global_scale != nullptr && m != mode::nvfp4) {
+    fail(function, std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
+                       " takes none (pass nullptr)");
+  }
+  const int group_size = mode_group_size(m);
+  if (cols % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires cols to be a multiple of its group_size " +
+                       std::to_string(group_size) + "; got cols " + std::to_string(cols));
+  }
+  check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/parallel.hpp =============================================================================
+
+// lowbit/parallel.hpp — options for large dequantize calls: threads (lowbit's or the caller's own pool)
+// and how results are stored.
+//
+//   lowbit::options opt;
+//   opt.bits = 4;
+//   opt.group_size = 64;
+//   opt.threads = 0;                              // one per hardware thread
+//   lowbit::dequantize(wq, scales, biases, out, rows, cols, opt);
+//
+//   // Or run the work on your own pool: lowbit hands over `count` independent tasks.
+//   opt.executor = [&](std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
+//     my_pool.parallel_for(0, count, [&](std::size_t i) { task(i, i + 1); });   // returns when all are done
+//   };
+//
+// The result is bit-identical whatever the threads, executor or store policy: the matrix is split at group
+// boundaries and every group is computed the same way.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+
+#ifndef LOWBIT_STREAMING_THRESHOLD
+/// Outputs of at least this many bytes are written with non-temporal (streaming) stores when the backend
+/// has them: they bypass the caches, which a result much larger than the last-level cache would only
+/// evict, and they skip reading each line before writing it. Smaller results stay in cache for their
+/// consumer. Override by defining the macro, or per call with options::store.
+#define LOWBIT_STREAMING_THRESHOLD (std::size_t{32} << 20)
+#endif
+
+#ifndef LOWBIT_MIN_ELEMENTS_PER_THREAD
+/// Below this many output elements per thread, lowbit uses fewer threads (and a smaller call runs inline
+/// on the caller's thread): starting a thread costs tens of microseconds.
+#define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
+#endif
+
+namespace lowbit {
+
+/// Runs task(begin, end) over sub-ranges covering [0, count), possibly in parallel, and returns when all
+/// have finished. Any split is correct: the tasks are independent.
+using parallel_for = std::function<void(std::size_t count, const std::function<void(std::size_t, std::size_t)>& task)>;
+
+/// How dequantize writes its output.
+enum class store_policy {
+  automatic,  ///< streaming stores for outputs of at least LOWBIT_STREAMING_THRESHOLD bytes, else regular
+  regular,    ///< ordinary stores: the result stays in cache
+  streaming,  ///< non-temporal stores where the backend has them (x86), ordinary ones elsewhere
+};
+
+/// Options of the run-time dequantize overload that takes them.
+struct options {
+  int bits = default_bits;
+  int group_size = default_group_size;
+  /// Threads lowbit starts for this call (the caller's thread is one of them); 0 means one per hardware
+  /// thread. Fewer are used when the matrix is small (LOWBIT_MIN_ELEMENTS_PER_THREAD).
+  unsigned threads = 1;
+  /// If set, the work is handed to this executor instead of lowbit's own threads (threads is ignored).
+  parallel_for executor;
+  store_policy stores = store_policy::automatic;
+};
+
+}  // namespace lowbit
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// lowbit's own executor: `threads` contiguous ranges, the first on the calling thread, the rest on
+// std::threads started for this call.
+inline void run_on_threads(unsigned threads, std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
+  if (threads <= 1 || count <= 1) {
+    task(0, count);
+    return;
+  }
+  const std::size_t n = threads < count ? threads : count;
+  std::vector<std::thread> workers;
+  workers.reserve(n - 1);
+  for (std::size_t t = 1; t < n; ++t) {
+    workers.emplace_back([&task, t, n, count] { task(count * t / n, count * (t + 1) / n); });
+  }
+  task(0, count / n);
+  for (auto& w : workers) w.join();
+}
+
+// How many threads a call of `elements` outputs gets.
+inline unsigned thread_count(unsigned requested, std::size_t elements) noexcept {
+  unsigned threads = requested != 0 ? requested : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  const std::size_t useful = elements / LOWBIT_MIN_ELEMENTS_PER_THREAD;
+  if (useful < threads) threads = useful == 0 ? 1u : static_cast<unsigned>(useful);
+  return threads;
+}
+
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
@@ -1637,6 +2066,7 @@ LOWBIT_END_NAMESPACE
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 
@@ -1686,22 +2116,105 @@ constexpr std::size_t widest() noexcept {
 }
 
 // ---- dequantize -----------------------------------------------------------------------------------
+// Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
+// the codes they are given: the matrix's last group is therefore read from a padded copy of its codes.
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t g, std::size_t n,
+                std::size_t total) {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const bool ends_matrix = Kernels::overread > 0 && g + n == total;
+  const std::size_t direct = ends_matrix ? n - 1 : n;
+  Kernels::template dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out, direct);
+  if (ends_matrix) {
+    alignas(64) std::uint32_t padded[words + (Kernels::overread + 3) / 4] = {};
+    std::memcpy(padded, wq + (g + direct) * words, words * 4);
+    Kernels::template dequantize<Bits, GroupSize>(padded, scales + g + direct, biases + g + direct,
+                                                  out + direct * GroupSize, 1);
+  }
+}
+
+// With non-temporal stores, through a small buffer. A non-temporal line written in parts costs a read of
+// the line, and the output may have any alignment: so the kernels (which always store normally) compute
+// each block of groups into a buffer in L1, and whole aligned 64-byte lines are copied out with
+// non-temporal stores (Kernels::stream_lines). The ends of the range, where a line is only partly ours, are
+// written with memcpy; the piece of a line left at the end of a block is carried into the next one, so no
+// line is ever streamed in parts. Blocks are small (1 KiB), so the stores drain while the next block is
+// computed (8 KiB blocks measured half as fast).
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void run_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t first,
+                   std::size_t last, std::size_t total) {
+  constexpr std::size_t line = 64 / sizeof(O);  // elements per cache line
+  constexpr std::size_t block = 1024 / (GroupSize * sizeof(O)) > 0 ? 1024 / (GroupSize * sizeof(O)) : 1;
+  alignas(64) O buffer[block * GroupSize + 2 * line];
+  O* dst = out + first * GroupSize;  // where base[0] belongs
+  O* base = buffer;                  // base + carry is 64-byte aligned: the kernels' stores are aligned
+  std::size_t carry = 0;             // elements at base[0, carry) not yet written
+  for (std::size_t g = first; g < last;) {
+    const std::size_t n = last - g < block ? last - g : block;
+    run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, base + carry, g, n, total);
+    const std::size_t have = carry + n * GroupSize;
+    std::size_t head = (64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64 / sizeof(O);
+    if (head > have) head = have;
+    if (head != 0) std::memcpy(dst, base, head * sizeof(O));  // the first block only
+    const std::size_t lines = (have - head) / line;
+    Kernels::stream_lines(dst + head, base + head, lines * line * sizeof(O));
+    const std::size_t done = head + lines * line;
+    const std::size_t left = have - done;  // less than a line
+    O* next = buffer + (line - left) % line;  // next + left is aligned again
+    O piece[line];
+    std::memcpy(piece, base + done, sizeof piece);  // a whole line's worth: the buffer has room
+    std::memcpy(next, piece, sizeof piece);
+    base = next, carry = left, dst += done, g += n;
+  }
+  std::memcpy(dst, base, carry * sizeof(O));
+  Kernels::stream_fence();
+}
+
+// A validated shape: the whole matrix, on the threads or executor the options name.
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void dequantize_matrix(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
+                       std::size_t cols, const options& opt) {
+  const std::size_t elements = rows * cols, groups = elements / GroupSize;
+  const bool streaming =
+      Kernels::has_streaming_stores &&
+      (opt.stores == store_policy::streaming ||
+       (opt.stores == store_policy::automatic && elements * sizeof(O) >= LOWBIT_STREAMING_THRESHOLD));
+  // Tasks of about 64 KiB of output each (whole groups), so that an executor can balance them.
+  const std::size_t per_task = (std::size_t{65536} / (GroupSize * sizeof(O))) + 1;
+  const std::size_t tasks = (groups + per_task - 1) / per_task;
+  const auto task = [&](std::size_t begin, std::size_t end) {
+    const std::size_t last = end * per_task < groups ? end * per_task : groups;
+    const std::size_t first = begin * per_task;
+    if (first >= last) return;
+    if (streaming) {
+      run_streaming<Kernels, Bits, GroupSize>(wq, scales, biases, out, first, last, groups);
+    } else {
+      run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, out + first * GroupSize, first, last - first, groups);
+    }
+  };
+  if (opt.executor) {
+    opt.executor(tasks, task);
+  } else {
+    run_on_threads(thread_count(opt.threads, elements), tasks, task);
+  }
+}
+
 template <class Kernels, int Bits, int GroupSize, class S, class O>
 void dequantize_checked(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols) {
+                        std::size_t cols, const options& opt = options()) {
   check_shape_and_pointers("dequantize", rows, cols, GroupSize, widest<S, O>(),
                            {{"wq", wq}, {"scales", scales}, {"biases", biases}, {"out", out}});
   if (rows == 0 || cols == 0) return;
-  Kernels::template dequantize<Bits, GroupSize>(wq, scales, biases, out, rows * (cols / GroupSize));
+  dequantize_matrix<Kernels, Bits, GroupSize>(wq, scales, biases, out, rows, cols, opt);
 }
 
 template <class Kernels, class S, class O>
 void dequantize_runtime(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols, int bits, int group_size) {
-  check_bits("dequantize", bits);
-  check_group_size("dequantize", group_size);
-  with_config(bits, group_size, [&](auto b, auto g) {
-    dequantize_checked<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols);
+                        std::size_t cols, const options& opt) {
+  check_bits("dequantize", opt.bits);
+  check_group_size("dequantize", opt.group_size);
+  with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
+    dequantize_checked<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols, opt);
   });
 }
 
@@ -1721,6 +2234,1346 @@ void quantize_runtime(const T* w, std::uint32_t* wq, T* scales, T* biases, std::
 }
 
 }  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/detail/fp_numeric.hpp ====================================================================
+
+// lowbit/detail/fp_numeric.hpp — the numeric rules of the floating-point modes (mxfp4, nvfp4, mxfp8), in
+// one place: element and scale decoding, the dequantize product, and the encoders quantize uses. Every
+// rule is what MLX's CPU backend computes, checked bit for bit against tests/data/mlx-golden; fp.hpp
+// documents them for users, with their sources.
+//
+// Dequantize, for an element with value v (E2M1 or E4M3, exact in every output type) in a group with
+// scale code c, output type O:
+//
+//   sf  = float(round_O(scale(c)))                 no global scale: MLX computes in O
+//   sf  = float(e4m3(c)) * float(g / 2688)         nvfp4 with global scale g: MLX computes in float32
+//   out = convert_O( sf * v )                      one float32 multiply, then one RNE conversion to O
+//
+// Without a global scale this is MLX's `scale * value` evaluated in O: the float32 product of two values
+// of O (or of an O-rounded power of two and a 4-bit float) is exact, so rounding it to O once is the
+// correctly rounded product in O. With a global scale MLX's result is float32 (the global scale promotes
+// it); an output type other than float then takes one more RNE conversion, as MLX's astype would.
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp {
+
+// ---- element values ---------------------------------------------------------------------------------
+// E2M1 (1 sign, 2 exponent, 1 mantissa bits; bit 3 is the sign): MLX's FP4_LUT.
+constexpr float e2m1_values[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+                                   -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
+// E4M3 (1 sign, 4 exponent with bias 7, 3 mantissa bits) as MLX decodes it: no infinities and no NaN;
+// the bytes 0x7F / 0xFF, NaN in the OCP format, are ±480 (the next step after 448). Equivalently, the low
+// seven bits shifted left by 7 are a binary16 whose value times 256 is the magnitude (the SIMD kernels
+// decode that way).
+constexpr float e4m3_magnitude(unsigned low7) noexcept {
+  const unsigned e = low7 >> 3, m = low7 & 7u;
+  float scale = 1.0f / 512.0f;  // 2^-9: the subnormal step, and 2^(e - 10) for e = 1
+  for (unsigned i = 1; i < e; ++i) scale *= 2.0f;
+  return e == 0 ? static_cast<float>(m) * scale : static_cast<float>(8u + m) * scale;
+}
+constexpr std::array<float, 256> make_e4m3_values() noexcept {
+  std::array<float, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = (c & 0x80u) ? -e4m3_magnitude(c & 0x7fu) : e4m3_magnitude(c);
+  return t;
+}
+constexpr std::array<float, 256> e4m3_values = make_e4m3_values();
+
+// ---- scales -------------------------------------------------------------------------------------------
+// E8M0 (a biased exponent): MLX decodes code c as the bfloat16 with bits c << 7, i.e. 2^(c - 127), except
+// that code 0 becomes bits 0x0040 = 2^-127 (a bfloat16 subnormal; c << 7 would be zero). Code 255 is
+// bits 0x7F80 = +Inf. Source: dequantize_scale in mlx/backend/cpu/quantized.cpp.
+constexpr std::uint16_t e8m0_bfloat16_bits(std::uint8_t c) noexcept {
+  return static_cast<std::uint16_t>(c == 0 ? 0x0040u : static_cast<unsigned>(c) << 7);
+}
+
+// float -> O with lowbit's conversions (RNE, subnormals kept, NaN quiet); O = float is the identity.
+template <class O>
+LOWBIT_ALWAYS_INLINE O to(float x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    return x;
+  } else {
+    return O(x);
+  }
+}
+template <class O>
+LOWBIT_ALWAYS_INLINE float widen(O x) noexcept {
+  return static_cast<float>(x);
+}
+
+// The per-group factor sf of the rule above, without a global scale: the group's scale rounded to O,
+// as a float (exact).
+template <mode M, class O>
+LOWBIT_ALWAYS_INLINE float scale_factor(std::uint8_t c) noexcept {
+  if constexpr (M == mode::nvfp4) {
+    return widen(to<O>(e4m3_values[c]));  // exact in every O: E4M3 has 4 significant bits, |x| <= 480
+  } else {
+    return widen(to<O>(static_cast<float>(bfloat16::from_bits(e8m0_bfloat16_bits(c)))));
+  }
+}
+
+// The same for E8M0 codes without conversions, for the SIMD kernels (tests check it against scale_factor
+// for all 256 codes and the three output types): 2^(c-127) is the float with bits c << 23, except code 0
+// (2^-127, bits 0x00400000); in half it is 0 below 2^-24 (codes <= 102: 2^-25 ties to even, i.e. 0) and
+// +Inf above 2^15 (codes >= 143).
+template <class O>
+LOWBIT_ALWAYS_INLINE float e8m0_factor(std::uint8_t c) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    if (c <= 102) return 0.0f;
+    if (c >= 143) return std::numeric_limits<float>::infinity();
+  }
+  return conversions::float_from_bits(c == 0 ? 0x00400000u : static_cast<std::uint32_t>(c) << 23);
+}
+
+// nvfp4 with a global scale g: the decode factor g / (448 * 6), computed once per call in float32 (the
+// order of the MLX kernels: scale * (global_scale / (F8E4M3_MAX * F4E2M1_MAX))), and the group factor.
+LOWBIT_ALWAYS_INLINE float global_decode(float g) noexcept { return g / 2688.0f; }
+LOWBIT_ALWAYS_INLINE float global_scale_factor(std::uint8_t c, float decode) noexcept {
+  return e4m3_values[c] * decode;
+}
+
+// The group factor sf as the SIMD kernels compute it (equal to the above; nvfp4's E4M3 scale is exact in
+// every O, so it needs no rounding).
+template <mode M, class O, bool Global>
+LOWBIT_ALWAYS_INLINE float group_factor(std::uint8_t c, float decode) noexcept {
+  if constexpr (Global) {
+    return global_scale_factor(c, decode);
+  } else if constexpr (M == mode::nvfp4) {
+    return e4m3_values[c];
+  } else {
+    return e8m0_factor<O>(c);
+  }
+}
+
+// The value of an element: convert_O(sf * v), for a finite sf (then sf * v is finite or ±Inf, never NaN).
+template <class O>
+LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
+  return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
+}
+
+LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept {
+  return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+constexpr std::uint32_t default_nan_bits = 0xffc00000u;
+#else
+constexpr std::uint32_t default_nan_bits = 0x7fc00000u;
+#endif
+
+// sf * v for a non-finite sf, written out as IEEE multiplication defines it on the target: a NaN sf comes
+// back quiet with its payload, Inf * 0 is the default NaN, Inf * v is a signed Inf. Written out because
+// compilers do not preserve NaN signs: GCC rewrites x * -c as -(x * c), and folds Inf * 0 to +NaN when it
+// can see the Inf, so the bits of a computed NaN would depend on the optimiser. Every kernel sends groups
+// with a non-finite sf here.
+template <class O>
+LOWBIT_ALWAYS_INLINE O nonfinite_value(float sf, float v) noexcept {
+  const std::uint32_t s = conversions::float_bits(sf);
+  if (sf != sf) return to<O>(conversions::float_from_bits(s | 0x00400000u));
+  if (v == 0.0f) return to<O>(conversions::float_from_bits(default_nan_bits));
+  const std::uint32_t sign = (s ^ conversions::float_bits(v)) & 0x80000000u;
+  return to<O>(conversions::float_from_bits(sign | 0x7f800000u));
+}
+
+// ---- encoders (quantize) ----------------------------------------------------------------------------
+// float -> E4M3 byte exactly as MLX's detail::ToFP8 (mlx/backend/cpu/unary_ops.h): round to nearest even,
+// |x| >= 448 (and Inf, NaN) saturate to 448 (0x7E) with x's sign bit, so 0x7F is never produced; below
+// 2^-6 the subnormal grid is rounded by one float addition of 2^14.
+inline std::uint8_t to_e4m3(float x) noexcept {
+  std::uint32_t bits = conversions::float_bits(x);
+  const std::uint32_t sign = bits & 0x80000000u;
+  bits ^= sign;
+  std::uint32_t code;
+  if (bits >= (543u << 21)) {  // 448.0f
+    code = 0x7Eu;
+  } else if (bits < (121u << 23)) {  // below 2^-6: subnormal E4M3
+    const float sum = conversions::float_from_bits(bits) + 16384.0f;
+    code = conversions::float_bits(sum) - (141u << 23);
+  } else {  // rebias the exponent, round the mantissa to 3 bits (ties to even)
+    const std::uint32_t odd = (bits >> 20) & 1u;
+    code = (bits + (static_cast<std::uint32_t>(7 - 127) << 23) + 0x7FFFFu + odd) >> 20;
+  }
+  return static_cast<std::uint8_t>((code & 0xFFu) | (sign >> 24));
+}
+
+// MLX's float -> int32 conversion of a rounded exponent, as on x86-64 (cvttss2si): NaN and values out of
+// range give INT32_MIN. (C++ leaves that case undefined; this makes it defined and matches MLX on x86.)
+inline std::int32_t to_int32_x86(float r) noexcept {
+  if (!(r >= -2147483648.0f && r < 2147483648.0f)) return std::numeric_limits<std::int32_t>::min();
+  return static_cast<std::int32_t>(r);
+}
+
+// round_T(a / b) for values of T, computed in float (for half and bfloat16 the float quotient rounded to
+// T equals the correctly rounded quotient in T: innocuous double rounding, see numeric.hpp).
+template <class T>
+LOWBIT_ALWAYS_INLINE T div(T a, T b) noexcept {
+  return to<T>(widen(a) / widen(b));
+}
+
+// The shared exponent of an E8M0 group, as MLX's fp_quantize computes it in the input type T:
+//   s = round_T(amax / maxval); e = 0 if s == 0, else int32(rint(round_T(log2f(s))));
+// log2f is evaluated as the float rounding of a double log2 (correctly rounded in practice; glibc's log2f
+// agrees on every input where the result matters, see tests/fp_api_test.cpp).
+template <class T>
+inline std::int32_t e8m0_exponent(T s) noexcept {
+  const float sf = widen(s);
+  if (sf == 0.0f) return 0;
+  const float l = static_cast<float>(std::log2(static_cast<double>(sf)));
+  return to_int32_x86(std::rint(widen(to<T>(l))));
+}
+
+// MLX's power(2, e) in T (e converted to T first; exact, or 0 when it underflows T).
+template <class T>
+inline T pow2(std::int32_t e) noexcept {
+  if (e == std::numeric_limits<std::int32_t>::min()) return to<T>(0.0f);
+  if (e < -160) return to<T>(0.0f);
+  if (e > 160) return to<T>(std::numeric_limits<float>::infinity());
+  return to<T>(std::ldexp(1.0f, static_cast<int>(e)));
+}
+
+// The E2M1 code of q: MLX's argmin(|q - FP4_LUT|), the first of equal distances, with each distance
+// rounded to T (the type MLX computes in). So a tie goes to the smaller magnitude, a negative value that
+// rounds to zero gets +0 (code 0, not 8), and NaN or ±Inf get code 0.
+template <class T>
+inline std::uint8_t e2m1_code(T q) noexcept {
+  const float x = widen(q);
+  if (x != x) return 0;
+  std::uint8_t best = 0;
+  float best_distance = std::abs(widen(to<T>(x - e2m1_values[0])));
+  for (std::uint8_t i = 1; i < 16; ++i) {
+    const float d = std::abs(widen(to<T>(x - e2m1_values[i])));
+    if (d < best_distance) {
+      best_distance = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+}  // namespace fp
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/detail/fp_scalar.hpp =====================================================================
+
+// lowbit/detail/fp_scalar.hpp — the scalar reference for the floating-point modes: the oracle every SIMD
+// fp kernel set is tested against, and MLX's fp quantize.
+//
+// An fp kernel set has the same shape in every backend (detail/fp_<isa>.hpp):
+//
+//   struct <isa>_fp_kernels {
+//     static constexpr const char* name;
+//     // Dequantizes `groups` consecutive groups of mode M: wq holds groups * group_size * bits / 32 words,
+//     // scales one uint8 code per group, out groups * group_size values. global_scale is null, or (nvfp4
+//     // only) points to the float32 global scale.
+//     template <mode M, class O>
+//     static void dequantize(const uint32_t* wq, const uint8_t* scales, O* out, size_t groups,
+//                            const float* global_scale) noexcept;
+//   };
+//
+// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// Element i of a group's packed codes: 4-bit codes LSB-first (element 2k is the low nibble of byte k),
+// 8-bit codes one byte each; words are read as numbers, so this holds on any host byte order.
+template <mode M>
+LOWBIT_ALWAYS_INLINE unsigned fp_code_at(const std::uint32_t* words, int i) noexcept {
+  constexpr int bits = mode_bits(M);
+  constexpr int per_word = 32 / bits;
+  return (words[i / per_word] >> (bits * (i % per_word))) & ((1u << bits) - 1u);
+}
+
+template <mode M>
+LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
+  if constexpr (M == mode::mxfp8) {
+    return fp::e4m3_values[code];
+  } else {
+    return fp::e2m1_values[code];
+  }
+}
+
+// One group, one element at a time, straight from the rule in fp_numeric.hpp. The SIMD kernels call this
+// for groups whose sf is not finite.
+template <mode M, class O>
+void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  if (fp::finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  } else {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  }
+}
+
+struct scalar_fp_kernels {
+  static constexpr const char* name = "scalar";
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    constexpr int group_size = mode_group_size(M);
+    constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
+    const bool global = M == mode::nvfp4 && global_scale != nullptr;
+    const float decode = global ? fp::global_decode(*global_scale) : 0.0f;
+    for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
+      const float sf = global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
+      scalar_fp_group<M>(wq, sf, out);
+    }
+  }
+};
+
+// MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
+// group of the input type T, every step in T unless said otherwise:
+//   amax = max |w_i|                                  (a NaN propagates)
+//   s    = round_T(amax / maxval)                     maxval 6 (fp4) or 448 (mxfp8)
+//   mxfp4, mxfp8: e = s == 0 ? 0 : int32(rint(round_T(log2(s))));  scale code = uint8(e + 127) (mod 256)
+//                 q_i = round_T(w_i / round_T(2^e))
+//   nvfp4:        scale code c = to_e4m3(s); q_i = round_T(w_i / e4m3(c))
+//   nvfp4 with a global scale g (float32): enc = 2688 / g (float32);
+//                 c = to_e4m3(float(s) * enc); q_i = float(round_T(w_i / e4m3(c))) * enc   (float32)
+//   element code: E2M1 by fp::e2m1_code (first nearest), E4M3 by fp::to_e4m3 of q_i.
+template <mode M, class T>
+void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t groups,
+                        const float* global_scale) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bits = mode_bits(M);
+  constexpr std::size_t words = static_cast<std::size_t>(group_size * bits / 32);
+  const float maxval = M == mode::mxfp8 ? 448.0f : 6.0f;
+  const bool global = M == mode::nvfp4 && global_scale != nullptr;
+  const float encode = global ? 2688.0f / *global_scale : 0.0f;
+  for (std::size_t g = 0; g < groups; ++g, w += group_size, wq += words) {
+    float amax = 0.0f;
+    for (int i = 0; i < group_size; ++i) {
+      const float a = std::abs(fp::widen(w[i]));
+      if (a != a || amax != amax) {
+        amax = amax != amax ? amax : a;  // the first NaN stays
+      } else {
+        amax = std::max(amax, a);
+      }
+    }
+    const T s = fp::to<T>(amax / maxval);
+
+    std::uint32_t packed[words] = {};
+    auto put = [&](int i, unsigned code) { packed[i * bits / 32] |= static_cast<std::uint32_t>(code) << (i * bits % 32); };
+    if constexpr (M == mode::nvfp4) {
+      const std::uint8_t c = fp::to_e4m3(global ? fp::widen(s) * encode : fp::widen(s));
+      const T divisor = fp::to<T>(fp::e4m3_values[c]);  // exact
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, global ? fp::e2m1_code(fp::widen(q) * encode) : fp::e2m1_code(q));
+      }
+      scales[g] = c;
+    } else {
+      const std::int32_t e = fp::e8m0_exponent(s);
+      const T divisor = fp::pow2<T>(e);
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, M == mode::mxfp8 ? fp::to_e4m3(fp::widen(q)) : fp::e2m1_code(q));
+      }
+      scales[g] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(e) + 127u);  // MLX's astype(uint8)
+    }
+    std::copy(packed, packed + words, wq);
+  }
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/detail/fp_avx2.hpp =======================================================================
+
+// lowbit/detail/fp_avx2.hpp — AVX2 + F16C kernels for the floating-point modes.
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed with two vmulps (the
+// scalar reference's float multiply) and converted to O. Float output looks them up eight codes at a time
+// with vpermps, one table per half of the code range, blended on code bit 3. 2-byte output keeps the 16
+// values as two byte planes (low and high bytes) and looks up 32 codes with two vpshufb, which index by the
+// low four bits of each byte: a 4-bit code is exactly a pshufb index.
+//
+// mxfp8: E4M3 is decoded through binary16 (the low seven bits shifted left by 7, times 256; exact) with
+// vcvtph2ps, then the same vmulps and conversion as the scalar reference.
+//
+// Exactness, as in fp_avx512.hpp: same scalar scale factor, vmulps alone (no add to fuse), vcvtps2ph for
+// half, integer rounding identical to lowbit::bfloat16 for bfloat16; groups whose sf is not finite take the
+// scalar reference.
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp_avx2 {
+
+// ---- float lanes -> O ----------------------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
+  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
+}
+// Two sets of 8 float lanes -> 16 values of O in order (half or bfloat16).
+template <class O>
+LOWBIT_ALWAYS_INLINE __m256i words16(__m256 a, __m256 b) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(half_bits(a)), half_bits(b), 1);
+  } else {
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(bfloat16_dwords(a), bfloat16_dwords(b)), 0xd8);
+  }
+}
+
+LOWBIT_ALWAYS_INLINE __m256 e2m1_low() noexcept { return _mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f); }
+LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
+  return _mm256_setr_ps(-0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
+}
+
+// ---- fp4, float output ---------------------------------------------------------------------------------
+// 8 codes from 4 bytes: broadcast, shift each lane to its nibble (vpermps uses index bits 0..2; bit 3, moved
+// to the sign for blendv, picks the table of negative values).
+LOWBIT_ALWAYS_INLINE __m256i codes8(const std::uint8_t* p) noexcept {
+  std::uint32_t word;
+  std::memcpy(&word, p, 4);
+  return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+}
+
+template <int GroupSize>
+LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+  const __m256 s = _mm256_set1_ps(sf);
+  const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
+  for (int c = 0; c < GroupSize / 8; ++c) {
+    const __m256i idx = codes8(codes + 4 * c);
+    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
+                                      _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+    _mm256_storeu_ps(out + 8 * c, v);
+  }
+}
+
+// ---- fp4, 2-byte output ----------------------------------------------------------------------------------
+// The 16 values as byte planes, each in both 128-bit lanes (vpshufb looks up within a lane).
+struct planes {
+  __m256i lo, hi;
+};
+template <class O>
+LOWBIT_ALWAYS_INLINE planes fp4_planes(float sf) noexcept {
+  const __m256 s = _mm256_set1_ps(sf);
+  const __m256i w = words16<O>(_mm256_mul_ps(s, e2m1_low()), _mm256_mul_ps(s, e2m1_high()));  // entries 0..15
+  // Within each lane: low bytes of the 8 entries, then their high bytes.
+  const __m256i split = _mm256_shuffle_epi8(
+      w, _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7,
+                          9, 11, 13, 15));
+  const __m128i a = _mm256_castsi256_si128(split), b = _mm256_extracti128_si256(split, 1);
+  return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
+}
+
+LOWBIT_ALWAYS_INLINE __m128i mask4() noexcept { return _mm_set1_epi8(0x0f); }
+
+// 32 elements from 16 bytes of codes.
+LOWBIT_ALWAYS_INLINE void lookup32(const planes& t, const std::uint8_t* p, void* out) noexcept {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i even = _mm_and_si128(b, mask4()), odd = _mm_and_si128(_mm_srli_epi16(b, 4), mask4());
+  const __m256i codes =
+      _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(even, odd)), _mm_unpackhi_epi8(even, odd), 1);
+  const __m256i lo = _mm256_shuffle_epi8(t.lo, codes), hi = _mm256_shuffle_epi8(t.hi, codes);
+  const __m256i a = _mm256_unpacklo_epi8(lo, hi);  // elements 0..7 | 16..23
+  const __m256i b2 = _mm256_unpackhi_epi8(lo, hi);  // elements 8..15 | 24..31
+  auto* o = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(o, _mm256_permute2x128_si256(a, b2, 0x20));
+  _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(a, b2, 0x31));
+}
+// 16 elements from 8 bytes of codes.
+LOWBIT_ALWAYS_INLINE void lookup16(const planes& t, const std::uint8_t* p, void* out) noexcept {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i codes = _mm_unpacklo_epi8(_mm_and_si128(b, mask4()), _mm_and_si128(_mm_srli_epi16(b, 4), mask4()));
+  const __m128i lo = _mm_shuffle_epi8(_mm256_castsi256_si128(t.lo), codes);
+  const __m128i hi = _mm_shuffle_epi8(_mm256_castsi256_si128(t.hi), codes);
+  auto* o = reinterpret_cast<__m128i*>(out);
+  _mm_storeu_si128(o, _mm_unpacklo_epi8(lo, hi));
+  _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(lo, hi));
+}
+
+template <mode M, class O, bool Global>
+void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                    float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bytes = group_size / 2;
+  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+    const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+    if (!fp::finite(sf)) {
+      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+    } else if constexpr (std::is_same<O, float>::value) {
+      fp4_group_float<group_size>(codes, sf, out);
+    } else if constexpr (group_size == 32) {
+      lookup32(fp4_planes<O>(sf), codes, out);
+    } else {
+      lookup16(fp4_planes<O>(sf), codes, out);
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
+LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
+}
+
+template <class O, bool Global>
+void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  const __m256 k256 = _mm256_set1_ps(256.0f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
+    if (!fp::finite(f)) {
+      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
+      codes += 32, out += 32;
+      continue;
+    }
+    const __m256 sf = _mm256_set1_ps(f);
+    for (int c = 0; c < 2; ++c, codes += 16, out += 16) {
+      const __m256i h = e4m3_as_half_bits(codes);
+      const __m256 a = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), k256));
+      const __m256 b = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), k256));
+      if constexpr (std::is_same<O, float>::value) {
+        _mm256_storeu_ps(out, a);
+        _mm256_storeu_ps(out + 8, b);
+      } else {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words16<O>(a, b));
+      }
+    }
+  }
+}
+
+}  // namespace fp_avx2
+
+struct avx2_fp_kernels {
+  static constexpr const char* name = "avx2";
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    (void)global_scale;  // nvfp4 only
+    if constexpr (M == mode::mxfp8) {
+      fp_avx2::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
+    } else if constexpr (M == mode::nvfp4) {
+      if (global_scale != nullptr) {
+        fp_avx2::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
+      } else {
+        fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+      }
+    } else {
+      fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+// ======== lowbit/detail/fp_avx512.hpp =====================================================================
+
+// lowbit/detail/fp_avx512.hpp — AVX-512 (F + BW) kernels for the floating-point modes.
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 possible outputs convert_O(sf * e2m1[code]) are computed at once
+// with one vmulps (the scalar reference's float multiply) and one conversion to O, and kept in a register;
+// each element is then a table lookup with its 4-bit code as the index: vpermps for float output (16 codes
+// in 32-bit lanes), vpermw for 2-byte output (32 codes in 16-bit lanes; for nvfp4 two groups share one
+// vpermw, the second group's codes offset by 16).
+//
+// mxfp8: E4M3 is decoded per element without a table: the low seven bits shifted left by 7 are a binary16
+// whose value times 256 is the magnitude (exactly, subnormals included), so vcvtph2ps and an exact multiply
+// by 256 give the element; then the same vmulps by sf and conversion to O as the scalar reference.
+//
+// Exactness: the scale factor sf is computed by the same scalar function as in the reference; vmulps is
+// the reference's float multiply (nothing to fuse: there is no add); vcvtps2ph rounds to nearest even like
+// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 (vcvtneps2bf16 would flush
+// subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
+// the vector code only meets finite factors and never makes a NaN.
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
+// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp_avx512 {
+
+// ---- float lanes -> O ----------------------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
+  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
+}
+// 16 float lanes as O: __m512 for float, 16 x 16 bits for half and bfloat16.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto convert(__m512 x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    return x;
+  } else if constexpr (std::is_same<O, half>::value) {
+    return half_bits(x);
+  } else {
+    return bfloat16_bits(x);
+  }
+}
+
+LOWBIT_ALWAYS_INLINE __m512 e2m1_table() noexcept {
+  return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
+                        -4.0f, -6.0f);
+}
+
+// ---- fp4 codes ---------------------------------------------------------------------------------------
+// 8 bytes -> their 16 nibbles as bytes in element order (element 2k is the low nibble of byte k).
+LOWBIT_ALWAYS_INLINE __m128i nibbles16(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm_unpacklo_epi8(_mm_and_si128(b, mask), _mm_and_si128(_mm_srli_epi16(b, 4), mask));
+}
+// 16 bytes -> their 32 nibbles as bytes in element order.
+LOWBIT_ALWAYS_INLINE __m256i nibbles32(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)), _mm_unpackhi_epi8(lo, hi), 1);
+}
+
+// ---- fp4 groups ----------------------------------------------------------------------------------------
+// The group's 16 outputs, in O's representation.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
+  return convert<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
+}
+
+// float output: 16 elements (8 bytes of codes) per vpermps.
+template <int GroupSize>
+LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+  const __m512 table = fp4_table<float>(sf);
+  for (int c = 0; c < GroupSize / 16; ++c) {
+    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
+    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
+  }
+}
+
+// 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
+LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
+  const __m512i idx = _mm512_or_si512(_mm512_cvtepu8_epi16(nibbles32(codes)), offset);
+  _mm512_storeu_si512(out, _mm512_permutexvar_epi16(idx, table));
+}
+
+// nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
+template <class O>
+LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
+  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
+  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
+}
+
+// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
+template <mode M, class O, bool Global>
+void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                    float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bytes = group_size / 2;
+  auto scalar = [&](std::size_t g, float sf) {
+    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
+  };
+  if constexpr (std::is_same<O, float>::value || group_size == 32) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (!fp::finite(sf)) {
+        scalar(g, sf);
+      } else if constexpr (std::is_same<O, float>::value) {
+        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
+      } else {  // one group, one vpermw (entries 16..31 are never indexed)
+        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
+                 out + g * group_size);
+      }
+    }
+  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
+    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
+    std::size_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
+      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
+      if (fp::finite(sf0) && fp::finite(sf1)) {
+        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
+        lookup32(codes + g * bytes, table, second, out + g * group_size);
+      } else {
+        if (fp::finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
+        if (fp::finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
+      }
+    }
+    if (g < groups) {  // the last group alone
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (fp::finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
+// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
+LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
+}
+
+template <class O>
+LOWBIT_ALWAYS_INLINE void store16(O* out, __m512 x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    _mm512_storeu_ps(out, x);
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), convert<O>(x));
+  }
+}
+
+template <class O, bool Global>
+void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  const __m512 k256 = _mm512_set1_ps(256.0f);
+  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
+    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
+    if (!fp::finite(f)) {
+      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
+      continue;
+    }
+    const __m512 sf = _mm512_set1_ps(f);
+    const __m512i h = e4m3_as_half_bits(codes);
+    const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
+    const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
+    store16(out, _mm512_mul_ps(sf, lo));
+    store16(out + 16, _mm512_mul_ps(sf, hi));
+  }
+}
+
+}  // namespace fp_avx512
+
+struct avx512_fp_kernels {
+#if LOWBIT_AVX512_VBMI
+  static constexpr const char* name = "avx512-vbmi";
+#else
+  static constexpr const char* name = "avx512";
+#endif
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    (void)global_scale;  // nvfp4 only
+    if constexpr (M == mode::mxfp8) {
+      fp_avx512::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
+    } else if constexpr (M == mode::nvfp4) {
+      if (global_scale != nullptr) {
+        fp_avx512::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
+      } else {
+        fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+      }
+    } else {
+      fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // LOWBIT_HAVE_AVX512
+
+// ======== lowbit/detail/fp_neon.hpp =======================================================================
+
+// lowbit/detail/fp_neon.hpp — NEON kernels (aarch64) for the floating-point modes, in the variants of
+// neon.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
+// rounding); + bf16 conversions (bfcvtn).
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed once (8 products;
+// entries 8..15 are their negations) and split into byte planes (2 for half and bfloat16, 4 for float);
+// each element is then one tbl per output byte, indexed by its 4-bit code, and st4 interleaves the planes
+// back into 16- or 32-bit values in memory order. For 2-byte output the even elements (low nibbles) and
+// odd elements (high nibbles) are looked up separately and st4 writes them back interleaved, so the
+// nibbles are never reordered.
+//
+// mxfp8: E4M3 is decoded per element through binary16 (the low seven bits shifted left by 7, times 256;
+// exact), then multiplied by sf (the 256 folded into it) and converted like the scalar reference.
+//
+// Exactness: the scale factor sf comes from the same scalar function as in the reference; each product is
+// one fmul (nothing to fuse); fcvtn, bfcvtn and fp16 fmul round to nearest even (FPCR default), like
+// lowbit::half / lowbit::bfloat16; the fp16 product of two halves is the half rounding of their exact
+// product, which is what the reference computes; negating a finite product is exact (IEEE rounding is
+// symmetric); where a product is provably a bfloat16 value, truncation is its rounding. Groups whose sf
+// is not finite (E8M0 code 255, codes above 142 for half output, a non-finite global scale) take the
+// scalar reference, so the vector code never meets a NaN.
+
+
+#if LOWBIT_HAVE_NEON
+
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp_neon {
+
+// ---- float lanes -> O (finite inputs) ----------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
+#if LOWBIT_NEON_BF16
+  return vreinterpret_u16_bf16(vcvt_bf16_f32(x));
+#else
+  const uint32x4_t u = vreinterpretq_u32_f32(x);
+  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+  return vshrn_n_u32(vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
+#endif
+}
+LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept { return vreinterpret_u16_f16(vcvt_f16_f32(x)); }
+
+template <class O>
+LOWBIT_ALWAYS_INLINE uint16x4_t words4(float32x4_t x) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    return half_bits(x);
+  } else {
+    return bfloat16_bits(x);
+  }
+}
+// 8 values of O from two sets of 4 float lanes, narrowed into one register (fcvtn2 / bfcvtn2 / shrn2).
+template <class O>
+LOWBIT_ALWAYS_INLINE uint16x8_t words8(float32x4_t lo, float32x4_t hi) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    return vreinterpretq_u16_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi));
+  } else {
+#if LOWBIT_NEON_BF16
+    return vreinterpretq_u16_bf16(vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(lo), hi));
+#else
+    const uint32x4_t a = vreinterpretq_u32_f32(lo), b = vreinterpretq_u32_f32(hi);
+    const uint32x4_t bias = vdupq_n_u32(0x7fff), one = vdupq_n_u32(1);
+    const uint32x4_t ra = vaddq_u32(a, vaddq_u32(vandq_u32(vshrq_n_u32(a, 16), one), bias));
+    const uint32x4_t rb = vaddq_u32(b, vaddq_u32(vandq_u32(vshrq_n_u32(b, 16), one), bias));
+    return vshrn_high_n_u32(vshrn_n_u32(ra, 16), rb, 16);
+#endif
+  }
+}
+
+// E2M1 values j .. j+3.
+LOWBIT_ALWAYS_INLINE float32x4_t e2m1_quarter(int j) noexcept { return vld1q_f32(fp::e2m1_values + j); }
+
+// ---- fp4 tables --------------------------------------------------------------------------------------
+// Entries 8..15 are the negations of entries 0..7 (E2M1 is sign-magnitude and sf is finite here, so
+// sf * -v = -(sf * v) exactly): 8 products are computed and the other 8 get their sign bit flipped.
+
+// 2-byte output: the low and high bytes of the 16 entries.
+struct planes2 {
+  uint8x16_t lo, hi;
+};
+// Without a global scale and with fp16 arithmetic, half output is multiplied in half (sf is then a half
+// value, converted exactly); with a global scale the product is rounded to float first, as the reference.
+template <class O, bool Global>
+LOWBIT_ALWAYS_INLINE planes2 fp4_planes2(float sf) noexcept {
+  uint16x8_t a;  // entries 0..7
+#if LOWBIT_NEON_FP16
+  if constexpr (std::is_same<O, half>::value && !Global) {
+    static const std::uint16_t lut_bits[8] = {0x0000, 0x3800, 0x3c00, 0x3e00, 0x4000, 0x4200, 0x4400, 0x4600};
+    const float16x8_t s = vcombine_f16(vcvt_f16_f32(vdupq_n_f32(sf)), vcvt_f16_f32(vdupq_n_f32(sf)));
+    a = vreinterpretq_u16_f16(vmulq_f16(s, vreinterpretq_f16_u16(vld1q_u16(lut_bits))));
+  } else
+#endif
+  {
+    const float32x4_t s = vdupq_n_f32(sf);
+    a = words8<O>(vmulq_f32(s, e2m1_quarter(0)), vmulq_f32(s, e2m1_quarter(4)));
+  }
+  const uint8x16_t lo = vreinterpretq_u8_u16(a), hi = vreinterpretq_u8_u16(veorq_u16(a, vdupq_n_u16(0x8000)));
+  return {vuzp1q_u8(lo, hi), vuzp2q_u8(lo, hi)};
+}
+
+// float output: byte k of the 16 entries, k = 0..3.
+struct planes4 {
+  uint8x16_t p[4];
+};
+LOWBIT_ALWAYS_INLINE planes4 fp4_planes4(float sf) noexcept {
+  const float32x4_t s = vdupq_n_f32(sf);
+  const uint8x16_t e0 = vreinterpretq_u8_f32(vmulq_f32(s, e2m1_quarter(0)));
+  const uint8x16_t e1 = vreinterpretq_u8_f32(vmulq_f32(s, e2m1_quarter(4)));
+  // Unzipping twice separates the bytes of the 8 floats; unzipping a vector with itself repeats them for
+  // entries 8..15, whose sign byte (byte 3) then gets bit 7 flipped.
+  const uint8x16_t even = vuzp1q_u8(e0, e1), odd = vuzp2q_u8(e0, e1);
+  static const std::uint8_t flip[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+  return {{vuzp1q_u8(even, even), vuzp1q_u8(odd, odd), vuzp2q_u8(even, even),
+           veorq_u8(vuzp2q_u8(odd, odd), vld1q_u8(flip))}};
+}
+
+// 16 codes in element order -> 16 floats.
+LOWBIT_ALWAYS_INLINE void store16(const planes4& t, uint8x16_t codes, float* out) noexcept {
+  vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
+           (uint8x16x4_t{{vqtbl1q_u8(t.p[0], codes), vqtbl1q_u8(t.p[1], codes), vqtbl1q_u8(t.p[2], codes),
+                          vqtbl1q_u8(t.p[3], codes)}}));
+}
+
+template <mode M, class O, bool Global>
+LOWBIT_ALWAYS_INLINE void fp4_group(const std::uint8_t* codes, float sf, O* out) noexcept {
+  if constexpr (M == mode::mxfp4) {  // 16 bytes, 32 elements
+    const uint8x16_t packed = vld1q_u8(codes);
+    const uint8x16_t even = vandq_u8(packed, vdupq_n_u8(15)), odd = vshrq_n_u8(packed, 4);
+    if constexpr (std::is_same<O, float>::value) {
+      const planes4 t = fp4_planes4(sf);
+      store16(t, vzip1q_u8(even, odd), out);
+      store16(t, vzip2q_u8(even, odd), out + 16);
+    } else {
+      const planes2 t = fp4_planes2<O, Global>(sf);
+      vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
+               (uint8x16x4_t{{vqtbl1q_u8(t.lo, even), vqtbl1q_u8(t.hi, even), vqtbl1q_u8(t.lo, odd),
+                              vqtbl1q_u8(t.hi, odd)}}));
+    }
+  } else {  // nvfp4: 8 bytes, 16 elements
+    const uint8x8_t packed = vld1_u8(codes);
+    const uint8x8_t even = vand_u8(packed, vdup_n_u8(15)), odd = vshr_n_u8(packed, 4);
+    if constexpr (std::is_same<O, float>::value) {
+      store16(fp4_planes4(sf), vcombine_u8(vzip1_u8(even, odd), vzip2_u8(even, odd)), out);
+    } else {
+      const planes2 t = fp4_planes2<O, Global>(sf);
+      vst4_u8(reinterpret_cast<std::uint8_t*>(out),
+              (uint8x8x4_t{{vqtbl1_u8(t.lo, even), vqtbl1_u8(t.hi, even), vqtbl1_u8(t.lo, odd), vqtbl1_u8(t.hi, odd)}}));
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 8 E4M3 bytes -> binary16 bits: sign-extended to 16 bits and shifted left by 7, a byte 1xxxxxxx becomes
+// 11xxxxxxx0000000; clearing bit 14 leaves the sign in bit 15 and the low seven bits in bits 7..13.
+LOWBIT_ALWAYS_INLINE uint16x8_t e4m3_as_half_bits(int16x8_t shifted) noexcept {
+  return vandq_u16(vreinterpretq_u16_s16(shifted), vdupq_n_u16(0xbf80));
+}
+
+// 8 elements (as half bits) times sf, stored as O. s256 = sf * 256 (finite): the element is the half value
+// times 256, and (sf * 256) * h is the same exact product as sf * (256 * h), rounded once. Exact: the
+// products are bfloat16 values, so the high halves of the floats are the rounded results (see below).
+template <class O, bool Exact>
+LOWBIT_ALWAYS_INLINE void mxfp8_store8(uint16x8_t h, float sf, float s256, O* out) noexcept {
+#if LOWBIT_NEON_FP16
+  if constexpr (std::is_same<O, half>::value) {  // sf is a half value here: multiply in half
+    const float16x8_t v = vmulq_f16(vreinterpretq_f16_u16(h), vreinterpretq_f16_u16(vdupq_n_u16(0x5c00)));  // exact
+    const float16x8_t s = vcombine_f16(vcvt_f16_f32(vdupq_n_f32(sf)), vcvt_f16_f32(vdupq_n_f32(sf)));
+    vst1q_u16(reinterpret_cast<std::uint16_t*>(out), vreinterpretq_u16_f16(vmulq_f16(s, v)));
+    return;
+  }
+#endif
+  (void)sf;
+  const float32x4_t s = vdupq_n_f32(s256);
+  const float16x8_t hf = vreinterpretq_f16_u16(h);
+  const float32x4_t lo = vmulq_f32(s, vcvt_f32_f16(vget_low_f16(hf)));
+  const float32x4_t hi = vmulq_f32(s, vcvt_high_f32_f16(hf));
+  if constexpr (std::is_same<O, float>::value) {
+    vst1q_f32(out, lo);
+    vst1q_f32(out + 4, hi);
+  } else if constexpr (Exact) {
+    vst1q_u16(reinterpret_cast<std::uint16_t*>(out), vuzp2q_u16(vreinterpretq_u16_f32(lo), vreinterpretq_u16_f32(hi)));
+  } else {
+    vst1q_u16(reinterpret_cast<std::uint16_t*>(out), words8<O>(lo, hi));
+  }
+}
+
+template <class O, bool Exact>
+LOWBIT_ALWAYS_INLINE void mxfp8_group(const std::uint8_t* codes, float sf, float s256, O* out) noexcept {
+  for (int c = 0; c < 2; ++c) {
+    const int8x16_t b = vld1q_s8(reinterpret_cast<const std::int8_t*>(codes) + 16 * c);
+    mxfp8_store8<O, Exact>(e4m3_as_half_bits(vshll_n_s8(vget_low_s8(b), 7)), sf, s256, out + 16 * c);
+    mxfp8_store8<O, Exact>(e4m3_as_half_bits(vshll_high_n_s8(b, 7)), sf, s256, out + 16 * c + 8);
+  }
+}
+
+// bfloat16 output without bfcvtn: 2^(c-127) times an E4M3 value (at most 4 significant bits, lowest bit
+// >= 2^-9) is a bfloat16 value when its lowest bit, >= 2^(c-136), is on bfloat16's grid (>= 2^-133), i.e.
+// for codes 3 and up (and below 247, so no overflow): then rounding is truncation.
+template <class O>
+constexpr bool mxfp8_truncates() noexcept {
+  return std::is_same<O, bfloat16>::value && !LOWBIT_NEON_BF16;
+}
+
+// Which groups the vector code takes: those whose sf is finite (and, for mxfp8, sf * 256 too), decided
+// from the scale code where that is cheaper than testing sf: E4M3 scales are always finite; E8M0 is
+// +Inf at 255, and in half above code 142. With a global scale, one test per call when 480 * (g / 2688)
+// is finite (then every sf is), else one per group.
+template <mode M, class O, bool Global>
+void dequantize_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                       float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
+  const bool all_finite = !Global || fp::finite(480.0f * decode);
+  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+    const std::uint8_t c = scales[g];
+    const float sf = fp::group_factor<M, O, Global>(c, decode);
+    bool vector;
+    if constexpr (Global) {
+      vector = all_finite || fp::finite(sf);
+    } else if constexpr (M == mode::nvfp4) {
+      vector = true;
+    } else if constexpr (M == mode::mxfp8) {
+      vector = std::is_same<O, half>::value ? c < 143 : c < 247;  // sf * 256 < 2^128
+    } else {
+      vector = std::is_same<O, half>::value ? c < 143 : c != 255;
+    }
+    if (!vector) {  // NaN can arise here (Inf * 0): the reference spells out its bits
+      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+    } else if constexpr (M == mode::mxfp8) {
+      if (mxfp8_truncates<O>() && c >= 3) {
+        mxfp8_group<O, mxfp8_truncates<O>()>(codes, sf, sf * 256.0f, out);
+      } else {
+        mxfp8_group<O, false>(codes, sf, sf * 256.0f, out);
+      }
+    } else {
+      fp4_group<M, O, Global>(codes, sf, out);
+    }
+  }
+}
+
+}  // namespace fp_neon
+
+struct neon_fp_kernels {
+#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
+  static constexpr const char* name = "neon-fp16-bf16";
+#elif LOWBIT_NEON_FP16
+  static constexpr const char* name = "neon-fp16";
+#elif LOWBIT_NEON_BF16
+  static constexpr const char* name = "neon-bf16";
+#else
+  static constexpr const char* name = "neon";
+#endif
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    if constexpr (M == mode::nvfp4) {
+      if (global_scale != nullptr) {
+        fp_neon::dequantize_groups<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
+        return;
+      }
+    }
+    (void)global_scale;  // nvfp4 only
+    fp_neon::dequantize_groups<M, O, false>(codes, scales, out, groups, 0.0f);
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_NEON
+
+// ======== lowbit/detail/fp_backend.hpp ====================================================================
+
+// lowbit/detail/fp_backend.hpp — the compiler's target (config.hpp) -> one fp kernel set, `active_fp_kernels`
+// (the fp-mode counterpart of backend.hpp, with the same selection).
+//
+// The scalar fp kernels are always compiled; each SIMD fp header guards itself on the macros it needs, so a
+// build for AVX-512 also carries the AVX2 fp kernels for the tests.
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
+using active_fp_kernels = avx512_fp_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
+using active_fp_kernels = avx2_fp_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
+using active_fp_kernels = neon_fp_kernels;
+#else
+using active_fp_kernels = scalar_fp_kernels;
+#endif
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/detail/fp_driver.hpp =====================================================================
+
+// lowbit/detail/fp_driver.hpp — from a public fp-mode call to a kernel: validation (error.hpp), the one
+// switch from a run-time mode to the compile-time kernels, and the walk over the matrix.
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+template <mode M>
+using mode_constant = std::integral_constant<mode, M>;
+
+// Calls f(mode_constant<m>) for a validated fp mode.
+template <class F>
+void with_fp_mode(mode m, F&& f) {
+  switch (m) {
+    case mode::mxfp4: return f(mode_constant<mode::mxfp4>{});
+    case mode::nvfp4: return f(mode_constant<mode::nvfp4>{});
+    default: return f(mode_constant<mode::mxfp8>{});
+  }
+}
+
+template <class Kernels, mode M, class O>
+void fp_dequantize_checked(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
+                           std::size_t cols, const float* global_scale) {
+  check_fp_call("dequantize", M, rows, cols, global_scale, sizeof(O),  // out: the widest array
+                {{"wq", wq}, {"scales", scales}, {"out", out}});
+  if (rows == 0 || cols == 0) return;
+  Kernels::template dequantize<M>(wq, scales, out, rows * (cols / mode_group_size(M)), global_scale);
+}
+
+template <class Kernels, class O>
+void fp_dequantize_runtime(mode m, const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
+                           std::size_t cols, const float* global_scale) {
+  check_fp_mode("dequantize", m);
+  with_fp_mode(m, [&](auto mc) {
+    fp_dequantize_checked<Kernels, decltype(mc)::value>(wq, scales, out, rows, cols, global_scale);
+  });
+}
+
+template <mode M, class T>
+void fp_quantize_checked(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
+                         const float* global_scale) {
+  check_fp_call("quantize", M, rows, cols, global_scale, sizeof(T),  // w: the widest array
+                {{"w", w}, {"wq", wq}, {"scales", scales}});
+  if (rows == 0 || cols == 0) return;
+  fp_quantize_groups<M>(w, wq, scales, rows * (cols / mode_group_size(M)), global_scale);
+}
+
+template <class T>
+void fp_quantize_runtime(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows,
+                         std::size_t cols, const float* global_scale) {
+  check_fp_mode("quantize", m);
+  with_fp_mode(m, [&](auto mc) { fp_quantize_checked<decltype(mc)::value>(w, wq, scales, rows, cols, global_scale); });
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+// ======== lowbit/fp.hpp ===================================================================================
+
+// lowbit/fp.hpp — MLX's floating-point quantization modes: mxfp4, nvfp4 (with an optional global scale) and
+// mxfp8, dequantize and quantize, bit for bit as MLX computes them. Included by <lowbit/lowbit.hpp>.
+//
+//   #include <lowbit/lowbit.hpp>
+//
+//   // A weight quantized by mlx.core.quantize(w, mode="mxfp4"): wq rows x cols/8 words, scales rows x cols/32.
+//   std::vector<lowbit::bfloat16> w(rows * cols);                      // MLX's default output type
+//   lowbit::dequantize(lowbit::mode::mxfp4, wq, scales, w.data(), rows, cols);
+//   lowbit::dequantize<lowbit::mode::mxfp4>(wq, scales, w.data(), rows, cols);        // mode fixed at compile time
+//   lowbit::dequantize(lowbit::mode::nvfp4, wq, scales, f32.data(), rows, cols, &g);  // nvfp4, global scale g
+//   lowbit::quantize(lowbit::mode::mxfp8, w.data(), wq, scales, rows, cols);          // MLX's quantize, bit for bit
+//
+//   // From MLX's config.json ("quantization": {"mode": "mxfp4", "bits": 4, "group_size": 32}):
+//   const lowbit::mode m = lowbit::parse_mode(mode_string);   // throws lowbit::error for an unknown name
+//   lowbit::check_mode(m, bits, group_size);                  // throws if the mode cannot take them
+//
+// ---- Formats ----------------------------------------------------------------------------------------
+//
+//   mode   bits group  element codes in wq                         scale code (uint8, one per group)
+//   mxfp4  4    32     FP4 E2M1: ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}      E8M0: 2^(code - 127)
+//   nvfp4  4    16     FP4 E2M1                                    FP8 E4M3, optional float32 global scale
+//   mxfp8  8    32     FP8 E4M3                                    E8M0
+//
+//   wq      rows x (cols * bits / 32) uint32 words, row-major; the same LSB-first stream as affine: a 4-bit
+//           element 2k is the low nibble of byte k and element 2k+1 its high nibble; an 8-bit element is a
+//           byte. E2M1 codes: bit 3 is the sign, codes 0..7 are 0, 0.5, 1, 1.5, 2, 3, 4, 6.
+//   scales  rows x (cols / group_size) uint8 codes, row-major. No biases.
+//   out     rows x cols values of OutT (float, lowbit::half, lowbit::bfloat16, or a type storage_of maps
+//           onto one of them); MLX's default output type for these modes is bfloat16, and float32 for
+//           nvfp4 with a global scale.
+//
+// ---- What MLX computes (the rules lowbit follows) -------------------------------------------------------
+// Ground truth: MLX's CPU output in tests/data/mlx-golden (ml-explore/mlx 846d176, 2026-08-22), which
+// tests/fp_golden_test.cpp reproduces bit for bit through this API; where those files are silent, MLX's
+// source (mlx/backend/cpu/quantized.cpp, mlx/backend/cpu/unary_ops.h, mlx/ops.cpp) and lowbit's SPEC §7.
+//
+// Dequantize (detail/fp_numeric.hpp), in the OUTPUT type O — not in float32:
+//   * the element is its E2M1 or E4M3 value, exact in every O;
+//   * the scale is decoded and rounded to O: E4M3 exactly; E8M0 code c as the bfloat16 with bits c << 7
+//     (2^(c-127); code 0 is bits 0x0040 = 2^-127, not 0; code 255 is +Inf), then converted to O, so for
+//     half output codes below 103 give 0 and codes above 142 give +Inf;
+//   * out = round_O(scale * value): one rounding to O. (Golden: wd in bfloat16 and wd_f32 in float32,
+//     all 9 files without a global scale, match this and only this.)
+//   * E4M3 has no Inf and no NaN: 0x7F / 0xFF decode to ±480 (SPEC §7; MLX's FP8 lookup table). The
+//     golden files contain no 0x7F byte, so this one rule is from SPEC/MLX source, not from data.
+//   * nvfp4 with a global scale g (float32): scale = float(e4m3(c)) * float(g / 2688), 2688 = 448 * 6,
+//     computed in float32, and out = convert_O(float(scale * value)). MLX returns float32 here (golden:
+//     wd and wd_f32 of the 3 *_gscale files match; (e4m3(c) / 2688) * g matches them too, the order used
+//     is the MLX GPU kernels'); another O gets one more RNE conversion of that float32 result.
+//   * Inf * 0 (E8M0 code 255, or a half-overflowing scale, times a zero element) is NaN: the platform's
+//     default NaN (x86: sign bit set; ARM: clear), as MLX on the same platform. A NaN global scale
+//     propagates.
+//
+// Quantize (detail/fp_scalar.hpp, fp_quantize_groups), in the INPUT type T = float, half or bfloat16,
+// exactly as MLX's fp_quantize (golden: wq and scales of all 12 fp files match bit for bit):
+//   * amax = max |w| of the group; s = round_T(amax / maxval), maxval 6 (fp4) or 448 (mxfp8);
+//   * mxfp4, mxfp8: e = 0 if s == 0, else rint(round_T(log2(s))) (ties to even), scale code = e + 127
+//     (as uint8, so it wraps for e < -127: MLX does not clamp); elements q = round_T(w / round_T(2^e));
+//   * nvfp4: scale code = E4M3(s); q = round_T(w / e4m3(code)). With a global scale g:
+//     scale code = E4M3(float(s) * (2688 / g)) and q = float(round_T(w / e4m3(code))) * (2688 / g);
+//   * E2M1 code of q: the FIRST nearest table entry, distances rounded to T: ties go to the smaller
+//     magnitude (2.5 -> 2, -0.75 -> -0.5), small negatives give +0 (code 0), NaN and ±Inf give code 0;
+//   * E4M3 code of q: round to nearest even, |q| >= 448 (and Inf, NaN) saturate to ±448 (0x7E), so 0x7F is
+//     never written; subnormals below 2^-6 are kept;
+//   * a group whose E4M3 scale underflows to 0 gets all codes 0 (0/0 and w/0 are NaN or Inf), so it
+//     dequantizes to 0 (nvfp4 row 4 of the golden data).
+//   Inputs with NaN or Inf (not in the golden data) follow the same operations; where MLX converts a
+//   non-finite exponent to int32 (C++ leaves it undefined) lowbit uses x86-64's result, INT32_MIN.
+//
+// ---- Errors ------------------------------------------------------------------------------------------
+// lowbit::error (nothing written to any output) for: mode affine or a value that is not a lowbit::mode,
+// a global_scale with a mode other than nvfp4, cols not a multiple of the mode's group size, rows * cols
+// overflowing size_t, a null pointer with a non-empty shape. rows == 0 or cols == 0 is a no-op. E.g.
+//   [lowbit::dequantize] global_scale is only used by nvfp4; mode mxfp4 takes none (pass nullptr)
+//   [lowbit::dequantize] mode nvfp4 requires cols to be a multiple of its group_size 16; got cols 40
+//   [lowbit::check_mode] mode mxfp4 requires group_size 32; got 64
+//   [lowbit::parse_mode] unknown mode "fp4"; supported: affine, mxfp4, nvfp4, mxfp8
+//
+// ---- Backends -------------------------------------------------------------------------------------------
+// The same as affine (lowbit::backend_name()): per-group tables of the 16 exact E2M1 outputs looked up with
+// vpermps/vpermw (AVX-512), vpermps/pshufb (AVX2) or tbl (NEON); mxfp8 decodes E4M3 through binary16
+// conversions. All are bit-identical to lowbit::scalar::dequantize.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+
+#define LOWBIT_CHECK_FP_TYPE(T)                                                                          \
+  static_assert(::lowbit::detail::is_storage_type<T>::value,                                               \
+                "lowbit: the element type must be float, lowbit::half, lowbit::bfloat16, or a type "        \
+                "lowbit::storage_of maps onto one of them")
+
+LOWBIT_BEGIN_NAMESPACE
+
+namespace detail {
+// A user's array as the lowbit storage type it shares a layout with (types.hpp).
+template <class T>
+LOWBIT_ALWAYS_INLINE const storage_t<T>* fp_storage(const T* p) noexcept {
+  return reinterpret_cast<const storage_t<T>*>(p);
+}
+template <class T>
+LOWBIT_ALWAYS_INLINE storage_t<T>* fp_storage(T* p) noexcept {
+  return reinterpret_cast<storage_t<T>*>(p);
+}
+}  // namespace detail
+
+/// Dequantizes a rows x cols matrix of fp mode m (mxfp4, nvfp4, mxfp8): out = scale * value as MLX computes
+/// it (see the top of this file). global_scale: nullptr, or for nvfp4 a pointer to the float32 global scale.
+/// Throws lowbit::error for an invalid argument; nothing is written then.
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const float* global_scale = nullptr) {
+  LOWBIT_CHECK_FP_TYPE(OutT);
+  detail::fp_dequantize_runtime<detail::active_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
+                                                           global_scale);
+}
+
+/// The same with the mode fixed at compile time: lowbit::dequantize<lowbit::mode::nvfp4>(wq, scales, out, r, c).
+template <mode M, class OutT>
+void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows, std::size_t cols,
+                const float* global_scale = nullptr) {
+  static_assert(is_fp_mode(M), "lowbit: dequantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is dequantize<Bits, GroupSize>");
+  LOWBIT_CHECK_FP_TYPE(OutT);
+  detail::fp_dequantize_checked<detail::active_fp_kernels, M>(wq, scales, detail::fp_storage(out), rows, cols,
+                                                              global_scale);
+}
+
+/// Quantizes a rows x cols matrix w (T = float, half, bfloat16, or a type storage_of maps onto one) in fp mode
+/// m exactly as MLX's quantize(w, mode=...) on its CPU: wq (rows x cols*bits/32 words) and scales (rows x
+/// cols/group_size codes). global_scale: nullptr, or for nvfp4 the float32 global scale MLX was given.
+/// Throws lowbit::error for an invalid argument; nothing is written then.
+template <class T>
+void quantize(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
+              const float* global_scale = nullptr) {
+  LOWBIT_CHECK_FP_TYPE(T);
+  detail::fp_quantize_runtime(m, detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+}
+
+/// The same with the mode fixed at compile time.
+template <mode M, class T>
+void quantize(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
+              const float* global_scale = nullptr) {
+  static_assert(is_fp_mode(M), "lowbit: quantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is quantize(w, wq, scales, biases, ...)");
+  LOWBIT_CHECK_FP_TYPE(T);
+  detail::fp_quantize_checked<M>(detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+}
+
+/// Parses MLX's mode string ("affine", "mxfp4", "nvfp4", "mxfp8"); throws lowbit::error for anything else.
+inline mode parse_mode(std::string_view name) {
+  mode m = mode::affine;
+  if (!try_parse_mode(name, m)) detail::fail_unknown_mode("parse_mode", name);
+  return m;
+}
+
+/// Checks bits and group_size read from a configuration against mode m: an fp mode requires its own
+/// (mode_bits(m), mode_group_size(m)); affine takes what the affine API takes. Throws lowbit::error.
+inline void check_mode(mode m, int bits, int group_size) { detail::check_mode_config("check_mode", m, bits, group_size); }
+
+namespace scalar {
+/// The scalar reference of the fp modes: the same API, one element at a time.
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const float* global_scale = nullptr) {
+  LOWBIT_CHECK_FP_TYPE(OutT);
+  detail::fp_dequantize_runtime<detail::scalar_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
+                                                           global_scale);
+}
+using lowbit::quantize;  // quantize has one implementation, the scalar one
+}  // namespace scalar
+
 LOWBIT_END_NAMESPACE
 
 // ======== lowbit/lowbit.hpp ===============================================================================
@@ -1798,8 +3651,21 @@ template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
   LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
   detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, bits, group_size);
+                                                     detail::as_storage(out), rows, cols, opt);
+}
+
+/// The same, with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
+/// `opt` (parallel.hpp). Bit-identical to the single-threaded call.
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt) {
+  LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                     detail::as_storage(out), rows, cols, opt);
 }
 
 /// Quantizes a rows x cols matrix w exactly as MLX's quantize(w, group_size, bits) does on its CPU
@@ -1833,8 +3699,19 @@ template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
   LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
   detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, bits, group_size);
+                                                     detail::as_storage(out), rows, cols, opt);
+}
+
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt) {
+  LOWBIT_CHECK_TYPES(ScaleT, OutT);
+  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                     detail::as_storage(out), rows, cols, opt);
 }
 
 using lowbit::quantize;  // quantize has one implementation, the scalar one

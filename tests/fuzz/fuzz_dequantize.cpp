@@ -6,6 +6,12 @@
 // Input layout: byte 0 bits (raw: values outside 1..8 must raise lowbit::error), byte 1 group size
 // selector, byte 2 scale and output types, byte 3 rows - 1 (mod 16), byte 4 groups per row - 1 (mod 8),
 // byte 5 output offset in elements (mod 4); the rest fills wq, scales and biases, cycled.
+//
+// Floating-point modes (fp.hpp) when bit 7 of byte 0 is set: bits 0-1 of byte 0 the mode (0 = affine, which
+// the fp overloads must reject), bit 6 quantize (scalar only: run for the sanitizers and checked for
+// determinism) instead of dequantize; byte 1 the global scale (bit 0: given; it must be rejected unless the
+// mode is nvfp4), byte 2 the output (or input) type, bytes 3-5 as above; the rest fills the global scale,
+// wq and scales (or w), cycled. Dequantize must match the scalar reference in every bit, NaNs included.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -83,10 +89,85 @@ void with_output(int selector, const std::uint8_t* data, std::size_t size, int b
   }
 }
 
+// ---- floating-point modes ----------------------------------------------------------------------------
+template <class O>
+void run_fp_dequantize(const std::uint8_t* data, std::size_t size, lowbit::mode m, bool has_global, std::size_t rows,
+                       std::size_t groups_per_row, std::size_t offset) {
+  const bool fp = lowbit::is_fp_mode(m);
+  const std::size_t group_size = static_cast<std::size_t>(lowbit::mode_group_size(m));
+  const std::size_t cols = groups_per_row * group_size;
+  std::size_t pos = 0;
+  const auto global = fill<float>(data, size, pos, 1);
+  const auto wq = fill<std::uint32_t>(data, size, pos, rows * cols * static_cast<std::size_t>(lowbit::mode_bits(m)) / 32);
+  const auto scales = fill<std::uint8_t>(data, size, pos, rows * groups_per_row);
+  const float* global_scale = has_global ? global.data() : nullptr;
+  const bool valid = fp && (!has_global || m == lowbit::mode::nvfp4);
+  std::vector<O> want(rows * cols), got(rows * cols + offset);
+  try {
+    lowbit::dequantize(m, wq.data(), scales.data(), got.data() + offset, rows, cols, global_scale);
+  } catch (const lowbit::error&) {
+    if (valid) std::abort();
+    return;
+  }
+  if (!valid) std::abort();  // affine or a misplaced global scale was accepted
+  lowbit::scalar::dequantize(m, wq.data(), scales.data(), want.data(), rows, cols, global_scale);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (bits_of(got[offset + i]) == bits_of(want[i])) continue;
+    std::fprintf(stderr, "mismatch: backend %s, mode %s, -> %s, element %zu: 0x%x vs scalar 0x%x\n",
+                 lowbit::backend_name(), lowbit::mode_name(m), lowbit::detail::type_name<O>(), i,
+                 static_cast<unsigned>(bits_of(got[offset + i])), static_cast<unsigned>(bits_of(want[i])));
+    std::abort();
+  }
+}
+
+template <class T>
+void run_fp_quantize(const std::uint8_t* data, std::size_t size, lowbit::mode m, bool has_global, std::size_t rows,
+                     std::size_t groups_per_row) {
+  const bool fp = lowbit::is_fp_mode(m);
+  const std::size_t group_size = static_cast<std::size_t>(lowbit::mode_group_size(m));
+  const std::size_t cols = groups_per_row * group_size;
+  std::size_t pos = 0;
+  const auto global = fill<float>(data, size, pos, 1);
+  const auto w = fill<T>(data, size, pos, rows * cols);
+  const float* global_scale = has_global ? global.data() : nullptr;
+  const bool valid = fp && (!has_global || m == lowbit::mode::nvfp4);
+  std::vector<std::uint32_t> wq1(rows * cols * static_cast<std::size_t>(lowbit::mode_bits(m)) / 32), wq2(wq1.size());
+  std::vector<std::uint8_t> s1(rows * groups_per_row), s2(s1.size());
+  try {
+    lowbit::quantize(m, w.data(), wq1.data(), s1.data(), rows, cols, global_scale);
+  } catch (const lowbit::error&) {
+    if (valid) std::abort();
+    return;
+  }
+  if (!valid) std::abort();
+  lowbit::quantize(m, w.data(), wq2.data(), s2.data(), rows, cols, global_scale);
+  if (wq1 != wq2 || s1 != s2) std::abort();  // deterministic
+}
+
+template <class T>
+void run_fp(const std::uint8_t* head, const std::uint8_t* data, std::size_t size) {
+  const auto m = static_cast<lowbit::mode>(head[0] & 3);
+  const bool quantize = (head[0] & 0x40) != 0, has_global = (head[1] & 1) != 0;
+  const std::size_t rows = 1 + head[3] % 16, groups = 1 + head[4] % 8, offset = head[5] % 4;
+  if (quantize) {
+    run_fp_quantize<T>(data, size, m, has_global, rows, groups);
+  } else {
+    run_fp_dequantize<T>(data, size, m, has_global, rows, groups, offset);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 6) return 0;
+  if (data[0] & 0x80) {  // floating-point modes
+    switch (data[2] % 3) {
+      case 0: run_fp<float>(data, data + 6, size - 6); break;
+      case 1: run_fp<lowbit::half>(data, data + 6, size - 6); break;
+      default: run_fp<lowbit::bfloat16>(data, data + 6, size - 6); break;
+    }
+    return 0;
+  }
   const int bits = static_cast<int>(data[0] % 12) - 1;  // -1 .. 10: a few invalid widths on purpose
   static const int group_sizes[] = {32, 64, 128};
   const int group_size = group_sizes[data[1] % 3];

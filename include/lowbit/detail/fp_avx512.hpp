@@ -1,0 +1,236 @@
+// lowbit/detail/fp_avx512.hpp — AVX-512 (F + BW) kernels for the floating-point modes.
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 possible outputs convert_O(sf * e2m1[code]) are computed at once
+// with one vmulps (the scalar reference's float multiply) and one conversion to O, and kept in a register;
+// each element is then a table lookup with its 4-bit code as the index: vpermps for float output (16 codes
+// in 32-bit lanes), vpermw for 2-byte output (32 codes in 16-bit lanes; for nvfp4 two groups share one
+// vpermw, the second group's codes offset by 16).
+//
+// mxfp8: E4M3 is decoded per element without a table: the low seven bits shifted left by 7 are a binary16
+// whose value times 256 is the magnitude (exactly, subnormals included), so vcvtph2ps and an exact multiply
+// by 256 give the element; then the same vmulps by sf and conversion to O as the scalar reference.
+//
+// Exactness: the scale factor sf is computed by the same scalar function as in the reference; vmulps is
+// the reference's float multiply (nothing to fuse: there is no add); vcvtps2ph rounds to nearest even like
+// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 (vcvtneps2bf16 would flush
+// subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
+// the vector code only meets finite factors and never makes a NaN.
+#pragma once
+
+#include "../config.hpp"
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "../mode.hpp"
+#include "../types.hpp"
+#include "fp_numeric.hpp"
+#include "fp_scalar.hpp"
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
+// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp_avx512 {
+
+// ---- float lanes -> O ----------------------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
+  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
+}
+// 16 float lanes as O: __m512 for float, 16 x 16 bits for half and bfloat16.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto convert(__m512 x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    return x;
+  } else if constexpr (std::is_same<O, half>::value) {
+    return half_bits(x);
+  } else {
+    return bfloat16_bits(x);
+  }
+}
+
+LOWBIT_ALWAYS_INLINE __m512 e2m1_table() noexcept {
+  return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
+                        -4.0f, -6.0f);
+}
+
+// ---- fp4 codes ---------------------------------------------------------------------------------------
+// 8 bytes -> their 16 nibbles as bytes in element order (element 2k is the low nibble of byte k).
+LOWBIT_ALWAYS_INLINE __m128i nibbles16(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm_unpacklo_epi8(_mm_and_si128(b, mask), _mm_and_si128(_mm_srli_epi16(b, 4), mask));
+}
+// 16 bytes -> their 32 nibbles as bytes in element order.
+LOWBIT_ALWAYS_INLINE __m256i nibbles32(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)), _mm_unpackhi_epi8(lo, hi), 1);
+}
+
+// ---- fp4 groups ----------------------------------------------------------------------------------------
+// The group's 16 outputs, in O's representation.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
+  return convert<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
+}
+
+// float output: 16 elements (8 bytes of codes) per vpermps.
+template <int GroupSize>
+LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+  const __m512 table = fp4_table<float>(sf);
+  for (int c = 0; c < GroupSize / 16; ++c) {
+    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
+    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
+  }
+}
+
+// 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
+LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
+  const __m512i idx = _mm512_or_si512(_mm512_cvtepu8_epi16(nibbles32(codes)), offset);
+  _mm512_storeu_si512(out, _mm512_permutexvar_epi16(idx, table));
+}
+
+// nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
+template <class O>
+LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
+  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
+  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
+}
+
+// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
+template <mode M, class O, bool Global>
+void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                    float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bytes = group_size / 2;
+  auto scalar = [&](std::size_t g, float sf) {
+    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
+  };
+  if constexpr (std::is_same<O, float>::value || group_size == 32) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (!fp::finite(sf)) {
+        scalar(g, sf);
+      } else if constexpr (std::is_same<O, float>::value) {
+        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
+      } else {  // one group, one vpermw (entries 16..31 are never indexed)
+        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
+                 out + g * group_size);
+      }
+    }
+  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
+    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
+    std::size_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
+      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
+      if (fp::finite(sf0) && fp::finite(sf1)) {
+        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
+        lookup32(codes + g * bytes, table, second, out + g * group_size);
+      } else {
+        if (fp::finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
+        if (fp::finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
+      }
+    }
+    if (g < groups) {  // the last group alone
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (fp::finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
+// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
+LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
+}
+
+template <class O>
+LOWBIT_ALWAYS_INLINE void store16(O* out, __m512 x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    _mm512_storeu_ps(out, x);
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), convert<O>(x));
+  }
+}
+
+template <class O, bool Global>
+void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  const __m512 k256 = _mm512_set1_ps(256.0f);
+  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
+    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
+    if (!fp::finite(f)) {
+      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
+      continue;
+    }
+    const __m512 sf = _mm512_set1_ps(f);
+    const __m512i h = e4m3_as_half_bits(codes);
+    const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
+    const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
+    store16(out, _mm512_mul_ps(sf, lo));
+    store16(out + 16, _mm512_mul_ps(sf, hi));
+  }
+}
+
+}  // namespace fp_avx512
+
+struct avx512_fp_kernels {
+#if LOWBIT_AVX512_VBMI
+  static constexpr const char* name = "avx512-vbmi";
+#else
+  static constexpr const char* name = "avx512";
+#endif
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    (void)global_scale;  // nvfp4 only
+    if constexpr (M == mode::mxfp8) {
+      fp_avx512::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
+    } else if constexpr (M == mode::nvfp4) {
+      if (global_scale != nullptr) {
+        fp_avx512::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
+      } else {
+        fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+      }
+    } else {
+      fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // LOWBIT_HAVE_AVX512

@@ -1,0 +1,134 @@
+// lowbit/detail/fp_scalar.hpp — the scalar reference for the floating-point modes: the oracle every SIMD
+// fp kernel set is tested against, and MLX's fp quantize.
+//
+// An fp kernel set has the same shape in every backend (detail/fp_<isa>.hpp):
+//
+//   struct <isa>_fp_kernels {
+//     static constexpr const char* name;
+//     // Dequantizes `groups` consecutive groups of mode M: wq holds groups * group_size * bits / 32 words,
+//     // scales one uint8 code per group, out groups * group_size values. global_scale is null, or (nvfp4
+//     // only) points to the float32 global scale.
+//     template <mode M, class O>
+//     static void dequantize(const uint32_t* wq, const uint8_t* scales, O* out, size_t groups,
+//                            const float* global_scale) noexcept;
+//   };
+//
+// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "../config.hpp"
+#include "../mode.hpp"
+#include "../types.hpp"
+#include "fp_numeric.hpp"
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// Element i of a group's packed codes: 4-bit codes LSB-first (element 2k is the low nibble of byte k),
+// 8-bit codes one byte each; words are read as numbers, so this holds on any host byte order.
+template <mode M>
+LOWBIT_ALWAYS_INLINE unsigned fp_code_at(const std::uint32_t* words, int i) noexcept {
+  constexpr int bits = mode_bits(M);
+  constexpr int per_word = 32 / bits;
+  return (words[i / per_word] >> (bits * (i % per_word))) & ((1u << bits) - 1u);
+}
+
+template <mode M>
+LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
+  if constexpr (M == mode::mxfp8) {
+    return fp::e4m3_values[code];
+  } else {
+    return fp::e2m1_values[code];
+  }
+}
+
+// One group, one element at a time, straight from the rule in fp_numeric.hpp. The SIMD kernels call this
+// for groups whose sf is not finite.
+template <mode M, class O>
+void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  if (fp::finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  } else {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  }
+}
+
+struct scalar_fp_kernels {
+  static constexpr const char* name = "scalar";
+
+  template <mode M, class O>
+  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                         const float* global_scale) noexcept {
+    constexpr int group_size = mode_group_size(M);
+    constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
+    const bool global = M == mode::nvfp4 && global_scale != nullptr;
+    const float decode = global ? fp::global_decode(*global_scale) : 0.0f;
+    for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
+      const float sf = global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
+      scalar_fp_group<M>(wq, sf, out);
+    }
+  }
+};
+
+// MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
+// group of the input type T, every step in T unless said otherwise:
+//   amax = max |w_i|                                  (a NaN propagates)
+//   s    = round_T(amax / maxval)                     maxval 6 (fp4) or 448 (mxfp8)
+//   mxfp4, mxfp8: e = s == 0 ? 0 : int32(rint(round_T(log2(s))));  scale code = uint8(e + 127) (mod 256)
+//                 q_i = round_T(w_i / round_T(2^e))
+//   nvfp4:        scale code c = to_e4m3(s); q_i = round_T(w_i / e4m3(c))
+//   nvfp4 with a global scale g (float32): enc = 2688 / g (float32);
+//                 c = to_e4m3(float(s) * enc); q_i = float(round_T(w_i / e4m3(c))) * enc   (float32)
+//   element code: E2M1 by fp::e2m1_code (first nearest), E4M3 by fp::to_e4m3 of q_i.
+template <mode M, class T>
+void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t groups,
+                        const float* global_scale) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bits = mode_bits(M);
+  constexpr std::size_t words = static_cast<std::size_t>(group_size * bits / 32);
+  const float maxval = M == mode::mxfp8 ? 448.0f : 6.0f;
+  const bool global = M == mode::nvfp4 && global_scale != nullptr;
+  const float encode = global ? 2688.0f / *global_scale : 0.0f;
+  for (std::size_t g = 0; g < groups; ++g, w += group_size, wq += words) {
+    float amax = 0.0f;
+    for (int i = 0; i < group_size; ++i) {
+      const float a = std::abs(fp::widen(w[i]));
+      if (a != a || amax != amax) {
+        amax = amax != amax ? amax : a;  // the first NaN stays
+      } else {
+        amax = std::max(amax, a);
+      }
+    }
+    const T s = fp::to<T>(amax / maxval);
+
+    std::uint32_t packed[words] = {};
+    auto put = [&](int i, unsigned code) { packed[i * bits / 32] |= static_cast<std::uint32_t>(code) << (i * bits % 32); };
+    if constexpr (M == mode::nvfp4) {
+      const std::uint8_t c = fp::to_e4m3(global ? fp::widen(s) * encode : fp::widen(s));
+      const T divisor = fp::to<T>(fp::e4m3_values[c]);  // exact
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, global ? fp::e2m1_code(fp::widen(q) * encode) : fp::e2m1_code(q));
+      }
+      scales[g] = c;
+    } else {
+      const std::int32_t e = fp::e8m0_exponent(s);
+      const T divisor = fp::pow2<T>(e);
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, M == mode::mxfp8 ? fp::to_e4m3(fp::widen(q)) : fp::e2m1_code(q));
+      }
+      scales[g] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(e) + 127u);  // MLX's astype(uint8)
+    }
+    std::copy(packed, packed + words, wq);
+  }
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
