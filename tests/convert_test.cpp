@@ -411,6 +411,81 @@ TEST(Convert, MlxGoldenFilesConvertToMlxDequantize) {
   EXPECT_EQ(compared, 55u);
 }
 
+// The floating-point mode golden files (mxfp4, nvfp4 with and without a global scale, mxfp8) as the layers of
+// one model, each with its mode as a per-layer override: the converter writes exactly MLX's dequantize
+// (bfloat16, or float32 with a global scale, by default; float32 on request).
+TEST(Convert, MlxFloatingPointModeFilesConvertToMlxDequantize) {
+  temp_dir tmp;
+  const fs::path model = tmp.path / "model";
+  fs::create_directories(model);
+  std::vector<tensor_bytes> tensors;
+  json quantization = {{"group_size", 64}, {"bits", 4}};
+  std::vector<lowbit_test::golden_case> cases;
+  for (const char* mode : {"mxfp4", "nvfp4", "mxfp8"}) {
+    for (const auto& c : lowbit_test::golden_cases(mode)) cases.push_back(c);
+  }
+  for (const auto& c : cases) {
+    const auto f = lowbit_tools::file::open(c.path());
+    const std::string prefix = "mlx." + lowbit_test::golden_test_name(c);
+    for (const char* part : {"wq", "scales", "global_scale"}) {
+      if (!f.contains(part)) continue;
+      const auto& t = f.at(part);
+      tensors.push_back({{prefix + (std::string(part) == "wq" ? ".weight" : "." + std::string(part)), t.dtype, t.shape},
+                         t.copy_as<std::uint8_t>()});
+    }
+    quantization[prefix] = {{"mode", c.mode}, {"bits", c.bits}, {"group_size", c.group_size}};
+  }
+  lowbit_tools::write_file((model / "model.safetensors").string(), tensors);
+  write_text(model / "config.json", json({{"quantization", quantization}}).dump());
+  convert(model, tmp.path / "out");
+  convert(model, tmp.path / "out_f32", "float32");
+  const auto out = lowbit_tools::file::open((tmp.path / "out" / "model.safetensors").string());
+  const auto out_f32 = lowbit_tools::file::open((tmp.path / "out_f32" / "model.safetensors").string());
+  EXPECT_FALSE(out.contains("mlx." + lowbit_test::golden_test_name(cases.front()) + ".scales"));
+  std::size_t compared = 0;
+  for (const auto& c : cases) {
+    const auto f = lowbit_tools::file::open(c.path());
+    const std::string name = "mlx." + lowbit_test::golden_test_name(c) + ".weight";
+    EXPECT_EQ(out.at(name).dtype, f.at("wd").dtype) << name;
+    EXPECT_EQ(out.at(name).copy_as<std::uint8_t>(), f.at("wd").copy_as<std::uint8_t>()) << name << " vs MLX wd";
+    EXPECT_EQ(out_f32.at(name).copy_as<std::uint8_t>(), f.at("wd_f32").copy_as<std::uint8_t>())
+        << name << " vs MLX wd_f32";
+    ++compared;
+  }
+  EXPECT_EQ(compared, 12u);
+}
+
+TEST(Convert, FloatingPointModeLayersAreChecked) {
+  temp_dir tmp;
+  const auto f = lowbit_tools::file::open(lowbit_test::golden_cases("mxfp4").front().path());
+  auto write_model = [&](const fs::path& dir, const json& layer, bool with_biases) {
+    fs::create_directories(dir);
+    std::vector<tensor_bytes> tensors = {
+        {{"l.weight", "U32", f.at("wq").shape}, f.at("wq").copy_as<std::uint8_t>()},
+        {{"l.scales", "U8", f.at("scales").shape}, f.at("scales").copy_as<std::uint8_t>()}};
+    if (with_biases) tensors.push_back({{"l.biases", "U8", f.at("scales").shape}, f.at("scales").copy_as<std::uint8_t>()});
+    lowbit_tools::write_file((dir / "model.safetensors").string(), tensors);
+    write_text(dir / "config.json", json({{"quantization", layer}}).dump());
+  };
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"mode", "mxfp4"}, {"bits", 4}, {"group_size", 64}}, "mode mxfp4 takes bits 4 and group_size 32"},
+      {{{"mode", "fp4"}}, "mode fp4 (from config.json) is not supported"},
+  };
+  int i = 0;
+  for (const auto& [config, message] : bad) {
+    const fs::path dir = tmp.path / ("bad" + std::to_string(i++));
+    write_model(dir, config, false);
+    try {
+      convert(dir, tmp.path / ("out" + std::to_string(i)));
+      ADD_FAILURE() << "accepted " << config.dump();
+    } catch (const lowbit_tools::convert_error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+  write_model(tmp.path / "biases", {{"mode", "mxfp4"}, {"bits", 4}, {"group_size", 32}}, true);
+  EXPECT_THROW(convert(tmp.path / "biases", tmp.path / "out_b"), lowbit_tools::convert_error);
+}
+
 TEST(ConvertCli, ConvertsAndPrintsOneSummaryLineWhenNotATerminal) {
   temp_dir tmp;
   synthetic_model().write(tmp.path / "model");
@@ -559,8 +634,12 @@ std::vector<bad_input> bad_inputs() {
       {"missing_biases", [](model_files& m) { m.remove("model.layers.0.self_attn.o_proj.biases"); }, nullptr,
        "model-00002-of-00002.safetensors: tensor 'model.layers.0.self_attn.o_proj.weight': missing biases "
        "'model.layers.0.self_attn.o_proj.biases' (mode affine)"},
-      {"unsupported_mode", [](model_files& m) { m.config["quantization"]["mode"] = "mxfp4"; }, nullptr,
-       "model-00001-of-00002.safetensors: tensor 'model.embed_tokens.weight': mode mxfp4 is not supported yet"},
+      {"unsupported_mode", [](model_files& m) { m.config["quantization"]["mode"] = "fp4"; }, nullptr,
+       "model-00001-of-00002.safetensors: tensor 'model.embed_tokens.weight': mode fp4 (from config.json) is not "
+       "supported; supported: affine, mxfp4, nvfp4, mxfp8"},
+      {"mode_disagrees_with_layer", [](model_files& m) { m.config["quantization"]["mode"] = "mxfp4"; }, nullptr,
+       "model-00001-of-00002.safetensors: tensor 'model.embed_tokens.weight': mode mxfp4 takes bits 4 and "
+       "group_size 32; config.json says bits 4 and group_size 64"},
       {"no_quantization_entry",
        [](model_files& m) {
          m.config.erase("quantization");

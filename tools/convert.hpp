@@ -12,11 +12,14 @@
 //                      Override keys are matched exactly against tensor names less ".weight" (no "model."
 //                      prefix is added or removed); an override that matches no tensor is reported as a warning.
 //   model.safetensors, or the shards listed by model.safetensors.index.json ("weight_map").
-// A layer <p> is quantized iff <p>.scales exists: then <p>.weight holds U32 packed codes and <p>.biases the
-// biases (mode affine; other modes are refused for now). Every other tensor is copied unchanged.
+// A layer <p> is quantized iff <p>.scales exists: then <p>.weight holds U32 packed codes. In mode affine,
+// <p>.biases holds the biases; in the floating-point modes (mxfp4, nvfp4, mxfp8: lowbit/fp.hpp) the scales
+// are U8 codes, there are no biases, and an nvfp4 layer may have a one-value F32 <p>.global_scale. Every
+// other tensor is copied unchanged.
 //
 // Output in out_dir: the same shards (and index) with each quantized layer's <p>.weight dense — in the
-// scales' dtype, or options.dtype — and <p>.scales / <p>.biases dropped; config.json without "quantization"
+// scales' dtype (fp modes: bfloat16, or float32 with a global scale, as MLX returns), or options.dtype —
+// and <p>.scales / <p>.biases / <p>.global_scale dropped; config.json without "quantization"
 // and "quantization_config"; every other regular file of model_dir (tokenizer, ...) copied.
 //
 // Everything is validated before anything is written (a malformed input names the file and the tensor:
@@ -176,7 +179,9 @@ struct planned_tensor {
   std::size_t shard = 0;
   const tensor* source = nullptr;  // the copied tensor, or the packed weight
   const tensor* scales = nullptr;  // set for a dequantized layer
-  const tensor* biases = nullptr;
+  const tensor* biases = nullptr;  // affine only
+  const tensor* global_scale = nullptr;  // nvfp4 only, when the layer has one
+  lowbit::mode mode = lowbit::mode::affine;
   quant_params params;
   std::uint64_t rows = 0, cols = 0;
 };
@@ -265,6 +270,74 @@ inline model open_model(const std::string& dir) {
   return m;
 }
 
+// A layer quantized in a floating-point mode (mxfp4, nvfp4, mxfp8): uint8 scale codes, no biases, bits and
+// group size fixed by the mode (config.json may state them; they must agree), and for nvfp4 an optional
+// float32 global scale in <prefix>.global_scale. The default output is what MLX's dequantize returns:
+// bfloat16, or float32 with a global scale.
+inline planned_tensor plan_fp_layer(const model& m, const std::string& prefix, const std::string& out_dtype,
+                                    lowbit::mode mode, quant_params p) {
+  const located weight = m.tensors.at(prefix + ".weight");
+  const located scales = m.tensors.at(prefix + ".scales");
+  const std::string& file = m.shard_names[weight.shard];
+  const std::string weight_name = prefix + ".weight";
+  const std::string name = lowbit::mode_name(mode);
+  const int bits = lowbit::mode_bits(mode), group_size = lowbit::mode_group_size(mode);
+  if ((p.bits != 0 && p.bits != bits) || (p.group_size != 0 && p.group_size != group_size)) {
+    fail(file, weight_name, "mode " + name + " takes bits " + std::to_string(bits) + " and group_size " +
+                                std::to_string(group_size) + "; config.json says bits " + std::to_string(p.bits) +
+                                " and group_size " + std::to_string(p.group_size));
+  }
+  p.bits = bits, p.group_size = group_size;
+  if (m.tensors.count(prefix + ".biases") != 0) {
+    fail(m.shard_names[m.tensors.at(prefix + ".biases").shard], prefix + ".biases", "mode " + name + " has no biases");
+  }
+  const tensor& w = *weight.t;
+  const tensor& s = *scales.t;
+  const std::string& scales_file = m.shard_names[scales.shard];
+  if (w.dtype != "U32") fail(file, weight_name, "dtype " + w.dtype + ", but a quantized weight (it has scales) is U32");
+  if (s.dtype != "U8") fail(scales_file, s.name, "dtype " + s.dtype + "; mode " + name + " scales are U8 codes");
+  const tensor* global = nullptr;
+  const auto g = m.tensors.find(prefix + ".global_scale");
+  if (g != m.tensors.end()) {
+    global = g->second.t;
+    const std::string& gfile = m.shard_names[g->second.shard];
+    if (mode != lowbit::mode::nvfp4) fail(gfile, global->name, "a global scale is only used by nvfp4, not " + name);
+    if (global->dtype != "F32" || global->elements() != 1) {
+      fail(gfile, global->name, "a global scale is one F32 value; got dtype " + global->dtype + ", shape " +
+                                    shape_text(global->shape));
+    }
+  }
+  if (w.shape.empty() || s.shape.size() != w.shape.size() ||
+      !std::equal(w.shape.begin(), w.shape.end() - 1, s.shape.begin())) {
+    fail(file, weight_name, "shape " + shape_text(w.shape) + " does not match the scales' " + shape_text(s.shape) +
+                                " (same leading dimensions, last: packed words vs groups)");
+  }
+  const std::uint64_t groups = s.shape.back();
+  const std::uint64_t cols = groups * static_cast<std::uint64_t>(group_size);
+  const std::uint64_t words = cols / 32 * static_cast<std::uint64_t>(bits);
+  if (groups > (UINT64_MAX >> 16) || w.shape.back() != words) {
+    fail(file, weight_name, "shape " + shape_text(w.shape) + " disagrees with mode " + name + ": " +
+                                std::to_string(groups) + " groups per row make " + std::to_string(cols) +
+                                " columns, packed in " + std::to_string(words) + " words per row, not " +
+                                std::to_string(w.shape.back()));
+  }
+  planned_tensor t;
+  t.out.name = weight_name;
+  t.out.dtype = !out_dtype.empty() ? out_dtype : global != nullptr ? "F32" : "BF16";
+  t.out.shape = w.shape;
+  t.out.shape.back() = cols;
+  t.shard = weight.shard;
+  t.source = &w;
+  t.scales = &s;
+  t.global_scale = global;
+  t.mode = mode;
+  t.params = p;
+  t.cols = cols;
+  t.rows = 1;
+  for (std::size_t i = 0; i + 1 < w.shape.size(); ++i) t.rows *= w.shape[i];
+  return t;
+}
+
 // The checks of one quantized layer <prefix>: its parameters, and dtypes and shapes that agree with them.
 inline planned_tensor plan_layer(const model& m, const std::string& prefix, const std::string& out_dtype) {
   const located weight = m.tensors.at(prefix + ".weight");
@@ -280,9 +353,12 @@ inline planned_tensor plan_layer(const model& m, const std::string& prefix, cons
     fail(m.shard_names[scales.shard], prefix + ".scales",
          "config.json marks '" + prefix + "' as not quantized (false), but it has scales");
   }
-  const quant_params p = override != m.quant.overrides.end() ? *override->second : m.quant.defaults;
-  // Every mode's rules come from here; only affine is implemented so far.
-  if (p.mode != "affine") fail(file, weight_name, "mode " + p.mode + " is not supported yet (only affine)");
+  quant_params p = override != m.quant.overrides.end() ? *override->second : m.quant.defaults;
+  lowbit::mode mode;
+  if (!lowbit::try_parse_mode(p.mode, mode)) {
+    fail(file, weight_name, "mode " + p.mode + " (from config.json) is not supported; supported: affine, mxfp4, nvfp4, mxfp8");
+  }
+  if (lowbit::is_fp_mode(mode)) return plan_fp_layer(m, prefix, out_dtype, mode, p);
   if (!lowbit::format::is_supported_bits(p.bits)) {
     fail(file, weight_name, "bits " + std::to_string(p.bits) + " (from config.json) is not supported; supported: 1 to 8");
   }
@@ -356,6 +432,7 @@ inline std::vector<std::vector<planned_tensor>> plan(const model& m, const std::
         if (!has(prefix + ".weight")) fail(file, t.name, "missing the quantized weight '" + prefix + ".weight'");
       }
       if (ends_with(t.name, ".scales") || ends_with(t.name, ".biases")) continue;
+      if (ends_with(t.name, ".global_scale") && has(t.name.substr(0, t.name.size() - 13) + ".scales")) continue;
       const std::string prefix = ends_with(t.name, ".weight") ? t.name.substr(0, t.name.size() - 7) : std::string();
       if (!prefix.empty() && has(prefix + ".scales")) {
         shards[s].push_back(plan_layer(m, prefix, out_dtype));
@@ -440,6 +517,10 @@ class conversion {
 
   // Dequantizes a layer in pieces of rows (about 32 MiB of output each), each piece on all threads.
   void dequantize(writer& w, const planned_tensor& p) {
+    if (lowbit::is_fp_mode(p.mode)) {
+      with_float_type(p.out.dtype, [&](auto* out_tag) { dequantize_fp<std::remove_pointer_t<decltype(out_tag)>>(w, p); });
+      return;
+    }
     with_float_type(p.scales->dtype, [&](auto* scale_tag) {
       with_float_type(p.out.dtype, [&](auto* out_tag) {
         using S = std::remove_pointer_t<decltype(scale_tag)>;
@@ -471,6 +552,36 @@ class conversion {
       opt.group_size = p.params.group_size;
       opt.threads = options_.threads;
       lowbit::dequantize(wq, scales, biases, out.data(), n, cols, opt);
+      wrote(w, out.data(), out.size() * sizeof(O));
+    }
+  }
+
+  // A floating-point mode layer, in pieces of rows like dequantize_as; each piece's rows are split across
+  // the threads (rows are independent; the fp API has no thread option of its own).
+  template <class O>
+  void dequantize_fp(writer& w, const planned_tensor& p) {
+    const std::size_t cols = static_cast<std::size_t>(p.cols), rows = static_cast<std::size_t>(p.rows);
+    if (rows == 0 || cols == 0) return;
+    const std::size_t words = lowbit::format::words_per_row(cols, p.params.bits);
+    const std::size_t groups = cols / static_cast<std::size_t>(p.params.group_size);
+    const std::size_t rows_per_piece = std::max<std::size_t>(1, (std::size_t(32) << 20) / (cols * sizeof(O)));
+    float global = 0;
+    if (p.global_scale != nullptr) std::memcpy(&global, p.global_scale->data, sizeof global);
+    const float* global_scale = p.global_scale != nullptr ? &global : nullptr;
+    std::vector<O> out;
+    std::vector<std::uint32_t> wq_copy;
+    for (std::size_t r0 = 0; r0 < rows; r0 += rows_per_piece) {
+      const std::size_t n = std::min(rows_per_piece, rows - r0);
+      out.resize(n * cols);
+      const auto* wq = aligned(p.source->data + r0 * words * 4, n * words, wq_copy);
+      const auto* scales = p.scales->data + r0 * groups;
+      lowbit::options threads;
+      threads.threads = options_.threads;
+      lowbit::detail::run_on_threads(lowbit::detail::thread_count(threads.threads, n * cols), n,
+                                     [&](std::size_t a, std::size_t b) {
+                                       lowbit::dequantize(p.mode, wq + a * words, scales + a * groups,
+                                                          out.data() + a * cols, b - a, cols, global_scale);
+                                     });
       wrote(w, out.data(), out.size() * sizeof(O));
     }
   }
