@@ -61,19 +61,23 @@ constexpr std::size_t widest() noexcept {
 
 // ---- dequantize -----------------------------------------------------------------------------------
 // Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
-// the codes they are given: the matrix's last group is therefore read from a padded copy of its codes.
+// the codes they are given, which for small groups reaches past several groups: the last `tail` groups of
+// the matrix are therefore read from a zero-padded copy of their codes.
 template <class Kernels, int Bits, int GroupSize, class S, class O>
 void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t g, std::size_t n,
                 std::size_t total) {
   constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const bool ends_matrix = Kernels::overread > 0 && g + n == total;
-  const std::size_t direct = ends_matrix ? n - 1 : n;
-  Kernels::template dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out, direct);
-  if (ends_matrix) {
-    alignas(64) std::uint32_t padded[words + (Kernels::overread + 3) / 4] = {};
-    std::memcpy(padded, wq + (g + direct) * words, words * 4);
+  constexpr std::size_t tail = (Kernels::overread + 4 * words - 1) / (4 * words);  // groups reading past the end
+  const std::size_t safe_end = total > tail ? total - tail : 0;  // groups before this read only codes
+  const std::size_t direct = g + n <= safe_end ? n : (g < safe_end ? safe_end - g : 0);
+  if (direct != 0) Kernels::template dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out, direct);
+  if constexpr (tail != 0) {
+    if (direct == n) return;
+    const std::size_t rest = n - direct;  // at most `tail` groups, ending the matrix
+    alignas(64) std::uint32_t padded[tail * words + (Kernels::overread + 3) / 4] = {};
+    std::memcpy(padded, wq + (g + direct) * words, rest * words * 4);
     Kernels::template dequantize<Bits, GroupSize>(padded, scales + g + direct, biases + g + direct,
-                                                  out + direct * GroupSize, 1);
+                                                  out + direct * GroupSize, rest);
   }
 }
 
