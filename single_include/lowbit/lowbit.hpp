@@ -1441,26 +1441,28 @@ LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_
 LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
 LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
 
-// Whether n values are all finite (their exponent is not all ones), 8 at a time.
+// Whether n values are all finite: their exponent is not all ones, i.e. shifted left past the sign, no
+// value reaches the all-ones exponent. 16 values per step: two instructions per vector (shl, umax).
 template <class S>
 LOWBIT_ALWAYS_INLINE bool all_finite(const S* p, std::size_t n) noexcept {
-  using bits = typename std::conditional<sizeof(S) == 4, std::uint32_t, std::uint16_t>::type;
-  const bits exponent = sizeof(S) == 4 ? 0x7f800000u : std::is_same<S, half>::value ? 0x7c00u : 0x7f80u;
   std::size_t i = 0;
   if constexpr (sizeof(S) == 4) {
-    const uint32x4_t e = vdupq_n_u32(exponent);
-    uint32x4_t any = vdupq_n_u32(0);
-    for (; i + 4 <= n; i += 4) {
-      any = vorrq_u32(any, vceqq_u32(vandq_u32(vld1q_u32(reinterpret_cast<const std::uint32_t*>(p + i)), e), e));
+    const auto* u = reinterpret_cast<const std::uint32_t*>(p);
+    uint32x4_t top = vdupq_n_u32(0);
+    for (; i + 16 <= n; i += 16) {
+      const uint32x4x4_t x = vld1q_u32_x4(u + i);
+      top = vmaxq_u32(vmaxq_u32(top, vshlq_n_u32(x.val[0], 1)), vshlq_n_u32(x.val[1], 1));
+      top = vmaxq_u32(vmaxq_u32(top, vshlq_n_u32(x.val[2], 1)), vshlq_n_u32(x.val[3], 1));
     }
-    if (vmaxvq_u32(any) != 0) return false;
+    if (vmaxvq_u32(top) >= 0xff000000u) return false;
   } else {
-    const uint16x8_t e = vdupq_n_u16(exponent);
-    uint16x8_t any = vdupq_n_u16(0);
-    for (; i + 8 <= n; i += 8) {
-      any = vorrq_u16(any, vceqq_u16(vandq_u16(vld1q_u16(reinterpret_cast<const std::uint16_t*>(p + i)), e), e));
+    const auto* u = reinterpret_cast<const std::uint16_t*>(p);
+    uint16x8_t top = vdupq_n_u16(0);
+    for (; i + 16 <= n; i += 16) {
+      const uint16x8x2_t x = vld1q_u16_x2(u + i);
+      top = vmaxq_u16(vmaxq_u16(top, vshlq_n_u16(x.val[0], 1)), vshlq_n_u16(x.val[1], 1));
     }
-    if (vmaxvq_u16(any) != 0) return false;
+    if (vmaxvq_u16(top) >= (std::is_same<S, half>::value ? 0xf800u : 0xff00u)) return false;
   }
   for (; i < n; ++i) {
     if (!finite(p[i])) return false;
@@ -1541,6 +1543,18 @@ struct rule<half> {
 };
 #endif
 
+// ---- stores that advance a pointer ------------------------------------------------------------------
+// st2/st4 have no immediate-offset form, so a group's stores at out, out + 16, ... would each need an
+// address register; bumping one pointer after each store lets the compiler use post-indexing instead.
+// The empty asm hides the bumps' sum, which compilers otherwise fold back into base + offset addressing.
+template <class T>
+LOWBIT_ALWAYS_INLINE void advance(T*& p, std::size_t n) noexcept {
+  p += n;
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__("" : "+r"(p));
+#endif
+}
+
 // ---- per-group tables in byte planes --------------------------------------------------------------
 // The codes j .. j+7 (mod 2^Bits) as 16-bit lanes.
 template <int Bits>
@@ -1578,17 +1592,18 @@ struct table {
     else if constexpr (registers == 2) return vqtbl2q_u8((uint8x16x2_t{{planes[0], planes[1]}}), codes);
     else return vqtbl4q_u8((uint8x16x4_t{{planes[0], planes[1], planes[2], planes[3]}}), codes);
   }
-  // 16 codes in order -> 16 values: st2 interleaves the low and high bytes.
-  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O* out) const noexcept {
+  // 16 codes in order -> 16 values at out, which advances: st2 interleaves the low and high bytes.
+  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O*& out) const noexcept {
     vst2q_u8(reinterpret_cast<std::uint8_t*>(out), (uint8x16x2_t{{lookup(lo, codes), lookup(hi, codes)}}));
+    advance(out, 16);
   }
   // 4 bits: 32 codes from 16 bytes. The low nibbles are the even elements and the high nibbles the odd
   // ones; st4 of (low, high byte of even; low, high byte of odd) writes them back in element order.
-  LOWBIT_ALWAYS_INLINE void store32_nibbles(const std::uint8_t* p, O* out) const noexcept {
-    const uint8x16_t packed = vld1q_u8(p);
+  LOWBIT_ALWAYS_INLINE void store32_nibbles(uint8x16_t packed, O*& out) const noexcept {
     const uint8x16_t even = vandq_u8(packed, vdupq_n_u8(15)), odd = vshrq_n_u8(packed, 4);
     vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
              (uint8x16x4_t{{lookup(lo, even), lookup(hi, even), lookup(lo, odd), lookup(hi, odd)}}));
+    advance(out, 32);
   }
 };
 
@@ -1623,16 +1638,16 @@ struct table<Bits, O, true> {
     if constexpr (registers == 1) return vqtbl1q_u8(planes[0], codes);
     else return vqtbl2q_u8((uint8x16x2_t{{planes[0], planes[1]}}), codes);
   }
-  // 16 codes in order -> 16 floats: st4 interleaves the four byte planes.
-  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O* out) const noexcept {
+  // 16 codes in order -> 16 floats at out, which advances: st4 interleaves the four byte planes.
+  LOWBIT_ALWAYS_INLINE void store16(uint8x16_t codes, O*& out) const noexcept {
     vst4q_u8(reinterpret_cast<std::uint8_t*>(out),
              (uint8x16x4_t{{lookup(p[0], codes), lookup(p[1], codes), lookup(p[2], codes), lookup(p[3], codes)}}));
+    advance(out, 16);
   }
-  LOWBIT_ALWAYS_INLINE void store32_nibbles(const std::uint8_t* src, O* out) const noexcept {
-    const uint8x16_t packed = vld1q_u8(src);
+  LOWBIT_ALWAYS_INLINE void store32_nibbles(uint8x16_t packed, O*& out) const noexcept {
     const uint8x16_t even = vandq_u8(packed, vdupq_n_u8(15)), odd = vshrq_n_u8(packed, 4);
     store16(vzip1q_u8(even, odd), out);
-    store16(vzip2q_u8(even, odd), out + 16);
+    store16(vzip2q_u8(even, odd), out);
   }
 };
 
@@ -1653,18 +1668,31 @@ LOWBIT_ALWAYS_INLINE void store8(O* out, uint16x8_t v) noexcept {
   vst1q_u16(reinterpret_cast<std::uint16_t*>(out), v);
 }
 
-// One group whose scale and bias are finite. Reads up to 16 bytes from the start of each chunk of codes.
+// One group whose scale and bias are finite, into out, which advances past the group. Reads up to 16 bytes
+// from the start of each chunk of codes; all of them before the first store, which could alias them.
 template <int Bits, int GroupSize, class S, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule<S>& r, O* out) noexcept {
-  if constexpr (uses_table<Bits, O>()) {
-    const table<Bits, O> lut(r);
-    if constexpr (Bits == 4) {
-      LOWBIT_UNROLL
-      for (int c = 0; c < GroupSize / 32; ++c, codes += 16, out += 32) lut.store32_nibbles(codes, out);
+LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule<S>& r, O*& out) noexcept {
+  if constexpr (uses_table<Bits, O>() && Bits == 4) {
+    uint8x16_t packed[GroupSize / 32];  // one ld1 of 1, 2 or 4 registers
+    if constexpr (GroupSize == 32) {
+      packed[0] = vld1q_u8(codes);
+    } else if constexpr (GroupSize == 64) {
+      const uint8x16x2_t x = vld1q_u8_x2(codes);
+      packed[0] = x.val[0], packed[1] = x.val[1];
     } else {
-      LOWBIT_UNROLL
-      for (int c = 0; c < GroupSize / 16; ++c) lut.store16(codes16<Bits>(codes + 2 * Bits * c), out + 16 * c);
+      const uint8x16x4_t x = vld1q_u8_x4(codes);
+      packed[0] = x.val[0], packed[1] = x.val[1], packed[2] = x.val[2], packed[3] = x.val[3];
     }
+    const table<Bits, O> lut(r);
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 32; ++c) lut.store32_nibbles(packed[c], out);
+  } else if constexpr (uses_table<Bits, O>()) {
+    uint8x16_t q[GroupSize / 16];
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 16; ++c) q[c] = codes16<Bits>(codes + 2 * Bits * c);
+    const table<Bits, O> lut(r);
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 16; ++c) lut.store16(q[c], out);
   } else {
     LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
@@ -1672,6 +1700,7 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
       store8(out + 16 * c, r.template value<O>(vmovl_u8(vget_low_u8(q))));
       store8(out + 16 * c + 8, r.template value<O>(vmovl_high_u8(q)));
     }
+    advance(out, GroupSize);
   }
 }
 
@@ -1702,16 +1731,19 @@ struct neon_kernels {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
     if (neon::all_finite(scales, groups) && neon::all_finite(biases, groups)) {
-      for (std::size_t g = 0; g < groups; ++g) {
-        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
-                                                out + g * GroupSize);
+      const O* const end = out + groups * GroupSize;
+      while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
+        neon::dequantize_group<Bits, GroupSize>(codes, neon::rule<S>(*scales, *biases), out);
+        neon::advance(codes, words * 4);
+        neon::advance(scales, 1);
+        neon::advance(biases, 1);
       }
       return;
     }
     for (std::size_t g = 0; g < groups; ++g) {
       if (neon::finite(scales[g]) && neon::finite(biases[g])) {
-        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]),
-                                                out + g * GroupSize);
+        O* group_out = out + g * GroupSize;
+        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]), group_out);
       } else {
         dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
       }
