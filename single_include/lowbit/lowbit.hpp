@@ -895,6 +895,7 @@ template <int Bits, int GroupSize, class S, class O>
 LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affine_rule<S>& rule, O* out) noexcept {
   if constexpr (Bits <= 4) {
     const table<Bits> lut = table<Bits>::template make<O>(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; c += 2) {
       const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
       const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
@@ -908,6 +909,7 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
     }
   } else {  // the rule per element
     const __m256i mask = _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; ++c) {
       const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(codes_in_dwords<Bits>(codes + c * Bits), mask));
       if constexpr (std::is_same<O, float>::value) {
@@ -1256,16 +1258,19 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
   constexpr bool table = Bits <= 6;
   if constexpr (std::is_same<O, float>::value && table) {
     const float_table<Bits> lut(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       _mm512_storeu_ps(out + 16 * c, lut.lookup(codes_in_dwords<Bits>(codes + c * 2 * Bits)));
     }
   } else if constexpr (table) {
     const word_table<Bits, O> lut(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 32; ++c) {
       _mm512_storeu_si512(out + 32 * c, lut.lookup(codes_in_words<Bits>(codes + c * 4 * Bits)));
     }
   } else {  // 7 and 8 bits: the rule per element
     const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(codes_in_dwords<Bits>(codes + c * 2 * Bits), mask));
       const auto v = rule.template value<O>(q);

@@ -211,6 +211,7 @@ template <int Bits, int GroupSize, class S, class O>
 LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affine_rule<S>& rule, O* out) noexcept {
   if constexpr (Bits <= 4) {
     const table<Bits> lut = table<Bits>::template make<O>(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; c += 2) {
       const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
       const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
@@ -224,6 +225,7 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
     }
   } else {  // the rule per element
     const __m256i mask = _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; ++c) {
       const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(codes_in_dwords<Bits>(codes + c * Bits), mask));
       if constexpr (std::is_same<O, float>::value) {

@@ -302,16 +302,19 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
   constexpr bool table = Bits <= 6;
   if constexpr (std::is_same<O, float>::value && table) {
     const float_table<Bits> lut(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       _mm512_storeu_ps(out + 16 * c, lut.lookup(codes_in_dwords<Bits>(codes + c * 2 * Bits)));
     }
   } else if constexpr (table) {
     const word_table<Bits, O> lut(rule);
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 32; ++c) {
       _mm512_storeu_si512(out + 32 * c, lut.lookup(codes_in_words<Bits>(codes + c * 4 * Bits)));
     }
   } else {  // 7 and 8 bits: the rule per element
     const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(codes_in_dwords<Bits>(codes + c * 2 * Bits), mask));
       const auto v = rule.template value<O>(q);
