@@ -100,16 +100,19 @@ constexpr std::array<std::uint16_t, 32> word_word_shifts() {
   return s;
 }
 
+// How many of n consecutive codes one broadcast quadword serves: all of them if they fit in 64 bits, else
+// each half (see broadcast_codes).
+constexpr int codes_per_broadcast(int bits, int n) { return n * bits <= 64 ? n : n / 2; }
+
 // For vpmultishiftqb: byte 4i of 32-bit lane i (or byte 2i of 16-bit lane i) selects the 8 bits at the
 // code's bit offset within the 64 bits its lane's quadword was given (see codes_in_dwords/codes_in_words).
 template <int Bits, int LaneBytes>
 constexpr std::array<std::uint8_t, 64> multishift_offsets() {
   constexpr int n = 64 / LaneBytes;
-  constexpr int codes_per_source = n * Bits <= 64 ? n : n / 2;  // as broadcast_codes<Bits, n> gives them
   std::array<std::uint8_t, 64> idx{};
-  for (int i = 0; i < 64 / LaneBytes; ++i) {
+  for (int i = 0; i < n; ++i) {
     for (int k = 0; k < LaneBytes; ++k) {
-      idx[LaneBytes * i + k] = static_cast<std::uint8_t>(Bits * (i % codes_per_source));
+      idx[LaneBytes * i + k] = static_cast<std::uint8_t>(Bits * (i % codes_per_broadcast(Bits, n)));
     }
   }
   return idx;
@@ -137,7 +140,7 @@ template <int Bits, int N>
 LOWBIT_ALWAYS_INLINE __m512i broadcast_codes(const std::uint8_t* p) noexcept {
   long long lo;
   std::memcpy(&lo, p, 8);
-  if constexpr (N * Bits <= 64) {
+  if constexpr (codes_per_broadcast(Bits, N) == N) {
     return _mm512_set1_epi64(lo);
   } else {
     long long hi;
@@ -171,17 +174,16 @@ LOWBIT_ALWAYS_INLINE __m512i codes_in_words(const std::uint8_t* p) noexcept {
     return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   } else {
 #if LOWBIT_AVX512_VBMI
-    if constexpr (Bits <= 4) {
+    if constexpr (Bits <= 4) {  // 16 codes fit in a quadword: as codes_in_dwords
       static constexpr auto offsets = multishift_offsets<Bits, 2>();
       return _mm512_multishift_epi64_epi8(load_constant(offsets), broadcast_codes<Bits, 32>(p));
+    } else {
+      static constexpr auto windows = word_byte_windows<Bits>();
+      static constexpr auto shifts = word_byte_shifts<Bits>();
+      return _mm512_srlv_epi16(_mm512_permutexvar_epi8(load_constant(windows), load32(p)), load_constant(shifts));
     }
-#endif
-    const __m512i bytes = load32(p);
-#if LOWBIT_AVX512_VBMI
-    static constexpr auto windows = word_byte_windows<Bits>();
-    static constexpr auto shifts = word_byte_shifts<Bits>();
-    return _mm512_srlv_epi16(_mm512_permutexvar_epi8(load_constant(windows), bytes), load_constant(shifts));
 #else
+    const __m512i bytes = load32(p);
     static constexpr auto lo_words = word_words<Bits, 0>();
     static constexpr auto hi_words = word_words<Bits, 1>();
     static constexpr auto right = word_word_shifts<Bits, false>();
