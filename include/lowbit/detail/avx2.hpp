@@ -180,27 +180,29 @@ LOWBIT_ALWAYS_INLINE __m256 table_codes(int first) noexcept {
 // index bits 0..2; with 16 entries bit 3 chooses the table (moved to the sign bit for blendv).
 template <int Bits>
 struct table {
-  static constexpr int registers = Bits <= 3 ? 1 : 2;
-  __m256i t[registers];
+  // Entries 0-7 and 8-15 (t1 only for 4 bits); named members, not an array, so that compilers keep them in
+  // registers (GCC kept an array on the stack).
+  __m256i t0, t1;
 
   template <class O, class S>
   LOWBIT_ALWAYS_INLINE static table make(const affine_rule<S>& rule) noexcept {
-    table lut;
-    for (int r = 0; r < registers; ++r) {
-      if constexpr (std::is_same<O, float>::value) {
-        lut.t[r] = _mm256_castps_si256(rule.value_float(table_codes<Bits>(8 * r)));
-      } else {
-        lut.t[r] = widen_words(rule.template value_words<O>(table_codes<Bits>(8 * r)));
-      }
+    const __m256i t0 = entries<O>(rule, 0);
+    return table{t0, Bits == 4 ? entries<O>(rule, 8) : t0};
+  }
+  template <class O, class S>
+  LOWBIT_ALWAYS_INLINE static __m256i entries(const affine_rule<S>& rule, int first) noexcept {
+    if constexpr (std::is_same<O, float>::value) {
+      return _mm256_castps_si256(rule.value_float(table_codes<Bits>(first)));
+    } else {
+      return widen_words(rule.template value_words<O>(table_codes<Bits>(first)));
     }
-    return lut;
   }
   LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept {
-    if constexpr (registers == 1) {
-      return _mm256_permutevar8x32_epi32(t[0], codes);
+    if constexpr (Bits <= 3) {
+      return _mm256_permutevar8x32_epi32(t0, codes);
     } else {
-      const __m256 lo = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t[0], codes));
-      const __m256 hi = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t[1], codes));
+      const __m256 lo = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t0, codes));
+      const __m256 hi = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t1, codes));
       return _mm256_castps_si256(_mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(codes, 28))));
     }
   }
@@ -247,7 +249,8 @@ struct avx2_kernels {
   static void stream_fence() noexcept { detail::stream_fence(); }
 
   // Groups are taken 8 at a time: their scales and biases are widened to float together. A group whose
-  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
+  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0); batches
+  // with none such run a loop without that call.
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
@@ -257,6 +260,14 @@ struct avx2_kernels {
     for (std::size_t first = 0; first < groups; first += 8) {
       const std::size_t n = groups - first < 8 ? groups - first : 8;
       const unsigned finite = avx2::widen_batch(scales + first, n, scale) & avx2::widen_batch(biases + first, n, bias);
+      if (finite == (1u << n) - 1) {  // no call in this loop: the constant vectors can stay in registers
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::size_t g = first + i;
+          avx2::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx2::affine_rule<S>(scale[i], bias[i]),
+                                                  out + g * GroupSize);
+        }
+        continue;
+      }
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t g = first + i;
         if (((finite >> i) & 1u) != 0) {
