@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <future>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ template <class S, class O>
 void check_policies(int bits, int group_size, std::size_t rows, std::size_t cols) {
   random_source rs(static_cast<std::uint64_t>(bits * 7 + group_size));
   const auto wq = rs.words(rows * cols * bits / 32);
-  const auto scales = rs.normal<S>(rows * cols / group_size, 0.02f);
+  auto scales = rs.normal<S>(rows * cols / group_size, 0.02f);
   const auto biases = rs.normal<S>(rows * cols / group_size, 0.2f);
+  scales[scales.size() / 2] = lowbit_test::from_float<S>(std::numeric_limits<float>::infinity());  // scalar path
   const std::size_t n = rows * cols;
 
   lowbit::options base;
@@ -36,18 +38,23 @@ void check_policies(int bits, int group_size, std::size_t rows, std::size_t cols
                              lowbit::detail::type_name<S>() + " -> " + lowbit::detail::type_name<O>();
   for (auto stores : {lowbit::store_policy::regular, lowbit::store_policy::streaming, lowbit::store_policy::automatic}) {
     for (unsigned threads : {1u, 2u, 3u, 0u}) {
-      for (std::size_t offset : {0u, 1u, 5u}) {  // misaligned outputs: the streaming copy's head and tail
+      // Outputs from a 64-byte boundary (kernels that stream straight from registers), and misaligned
+      // ones (the streaming copy's head and tail).
+      for (std::size_t offset : {0u, 1u, 5u}) {
         lowbit::options opt = base;
         opt.stores = stores;
         opt.threads = threads;
         const O sentinel = lowbit_test::from_float<O>(-7.0f);
-        std::vector<O> buffer(n + offset + 8, sentinel);
-        lowbit::dequantize(wq.data(), scales.data(), biases.data(), buffer.data() + offset, rows, cols, opt);
+        std::vector<O> storage(n + offset + 8 + 64, sentinel);
+        const std::size_t skip = (64 - reinterpret_cast<std::uintptr_t>(storage.data()) % 64) % 64 / sizeof(O);
+        O* const buffer = storage.data() + skip;  // 64-byte aligned
+        const std::size_t size = n + offset + 8;
+        lowbit::dequantize(wq.data(), scales.data(), biases.data(), buffer + offset, rows, cols, opt);
         const std::string what = config + ", threads " + std::to_string(threads) + ", store policy " +
                                  std::to_string(static_cast<int>(stores)) + ", offset " + std::to_string(offset);
-        ASSERT_TRUE(bit_equal(buffer.data() + offset, want.data(), n, what));
+        ASSERT_TRUE(bit_equal(buffer + offset, want.data(), n, what));
         for (std::size_t i = 0; i < offset; ++i) ASSERT_EQ(lowbit_test::bits_of(buffer[i]), lowbit_test::bits_of(sentinel));
-        for (std::size_t i = n + offset; i < buffer.size(); ++i) {
+        for (std::size_t i = n + offset; i < size; ++i) {
           ASSERT_EQ(lowbit_test::bits_of(buffer[i]), lowbit_test::bits_of(sentinel)) << what << ": wrote past the end";
         }
       }

@@ -244,6 +244,7 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
 struct avx2_kernels {
   static constexpr const char* name = "avx2";
   static constexpr bool has_streaming_stores = true;
+  static constexpr bool streams_directly = false;  // see detail/driver.hpp
   static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
   static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
   static void stream_fence() noexcept { detail::stream_fence(); }

@@ -335,6 +335,25 @@ LOWBIT_ALWAYS_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+// ---- stores ---------------------------------------------------------------------------------------
+// Regular, or non-temporal (Stream: the output is 64-byte aligned and each group's output whole lines, so
+// every 64-byte store is one whole line, and two 32-byte ones fill a line back to back).
+template <bool Stream>
+LOWBIT_ALWAYS_INLINE void store(float* p, __m512 v) noexcept {
+  if constexpr (Stream) _mm512_stream_ps(p, v);
+  else _mm512_storeu_ps(p, v);
+}
+template <bool Stream, class O>
+LOWBIT_ALWAYS_INLINE void store(O* p, __m512i v) noexcept {
+  if constexpr (Stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(p), v);
+  else _mm512_storeu_si512(p, v);
+}
+template <bool Stream, class O>
+LOWBIT_ALWAYS_INLINE void store(O* p, __m256i v) noexcept {
+  if constexpr (Stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
+  else _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+}
+
 // ---- writers: a chunk of codes to outputs ---------------------------------------------------------
 // Each writer is made once per group from its rule, and turns chunks of codes (in lanes of lane_bytes) into
 // output vectors.
@@ -363,7 +382,8 @@ struct float_table {
       return _mm512_mask_blend_ps(_mm512_test_epi32_mask(codes, _mm512_set1_epi32(32)), lo, hi);  // bit 5
     }
   }
-  LOWBIT_ALWAYS_INLINE void write(__m512i codes, float* out) const noexcept { _mm512_storeu_ps(out, lookup(codes)); }
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write(__m512i codes, float* out) const noexcept { store<Stream>(out, lookup(codes)); }
 };
 
 // 2-byte output, Bits <= 6: a table of the 2^Bits 16-bit values; 32 codes in 16-bit lanes index it.
@@ -387,7 +407,8 @@ struct word_table {
       return _mm512_permutex2var_epi16(t0, codes, t1);  // index bits 0..5
     }
   }
-  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept { _mm512_storeu_si512(out, lookup(codes)); }
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept { store<Stream>(out, lookup(codes)); }
 };
 
 // 7 and 8 bits: tables would cost more than they save, so the rule is applied per element (16 codes in
@@ -397,14 +418,10 @@ struct element_rule {
   static constexpr int lane_bytes = 4;
   affine_rule<S> rule;
   LOWBIT_ALWAYS_INLINE explicit element_rule(const affine_rule<S>& r) noexcept : rule(r) {}
+  template <bool Stream>
   LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept {
     const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-    const auto v = rule.template value<O>(_mm512_cvtepi32_ps(_mm512_and_si512(codes, mask)));
-    if constexpr (std::is_same<O, float>::value) {
-      _mm512_storeu_ps(out, v);
-    } else {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v);
-    }
+    store<Stream>(out, rule.template value<O>(_mm512_cvtepi32_ps(_mm512_and_si512(codes, mask))));
   }
 };
 
@@ -414,7 +431,7 @@ using group_writer = std::conditional_t<(Bits > 6) || (Bits == 6 && std::is_same
                                                            word_table<Bits, O>>>;
 
 // ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, class S, class O>
+template <int Bits, int GroupSize, bool Stream, class S, class O>
 LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affine_rule<S>& rule, O* out) noexcept {
   using writer_type = group_writer<Bits, S, O>;
   using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
@@ -426,7 +443,9 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const affi
   for (int first = 0; first < chunks; first += span) {
     const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
     LOWBIT_UNROLL
-    for (int c = 0; c < span; ++c) writer.write(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
+    for (int c = 0; c < span; ++c) {
+      writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
+    }
   }
 }
 
@@ -449,6 +468,19 @@ struct avx512_kernels {
   template <int Bits, int GroupSize, class S, class O>
   static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
                          std::size_t groups) noexcept {
+    run<Bits, GroupSize, false>(wq, scales, biases, out, groups);
+  }
+  // The same with non-temporal stores straight from the kernel: out must be 64-byte aligned.
+  static constexpr bool streams_directly = true;
+  template <int Bits, int GroupSize, class S, class O>
+  static void dequantize_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                                   std::size_t groups) noexcept {
+    run<Bits, GroupSize, true>(wq, scales, biases, out, groups);
+  }
+
+ private:
+  template <int Bits, int GroupSize, bool Stream, class S, class O>
+  static void run(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
     constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
     const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
     alignas(64) float scale[16], bias[16];
@@ -458,16 +490,16 @@ struct avx512_kernels {
       if (finite == (1u << n) - 1) {
         for (std::size_t i = 0; i < n; ++i) {
           const std::size_t g = first + i;
-          avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]),
-                                                    out + g * GroupSize);
+          avx512::dequantize_group<Bits, GroupSize, Stream>(
+              codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]), out + g * GroupSize);
         }
         continue;
       }
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t g = first + i;
         if (((finite >> i) & 1u) != 0) {
-          avx512::dequantize_group<Bits, GroupSize>(codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]),
-                                                    out + g * GroupSize);
+          avx512::dequantize_group<Bits, GroupSize, Stream>(
+              codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]), out + g * GroupSize);
         } else {
           dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
         }

@@ -63,20 +63,30 @@ constexpr std::size_t widest() noexcept {
 // Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
 // the codes they are given, which for small groups reaches past several groups: the last `tail` groups of
 // the matrix are therefore read from a zero-padded copy of their codes.
-template <class Kernels, int Bits, int GroupSize, class S, class O>
+// Stream: the kernel's non-temporal variant (Kernels::streams_directly), for a 64-byte aligned out.
+template <class Kernels, int Bits, int GroupSize, bool Stream, class S, class O>
+void call_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) {
+  if constexpr (Stream) {
+    Kernels::template dequantize_streaming<Bits, GroupSize>(wq, scales, biases, out, groups);
+  } else {
+    Kernels::template dequantize<Bits, GroupSize>(wq, scales, biases, out, groups);
+  }
+}
+
+template <class Kernels, int Bits, int GroupSize, bool Stream = false, class S, class O>
 void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t g, std::size_t n,
                 std::size_t total) {
   constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
   constexpr std::size_t tail = (Kernels::overread + 4 * words - 1) / (4 * words);  // groups reading past the end
   const std::size_t safe_end = total > tail ? total - tail : 0;  // groups before this read only codes
   const std::size_t direct = g + n <= safe_end ? n : (g < safe_end ? safe_end - g : 0);
-  if (direct != 0) Kernels::template dequantize<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out, direct);
+  if (direct != 0) call_kernel<Kernels, Bits, GroupSize, Stream>(wq + g * words, scales + g, biases + g, out, direct);
   if constexpr (tail != 0) {
     if (direct == n) return;
     const std::size_t rest = n - direct;  // at most `tail` groups, ending the matrix
     alignas(64) std::uint32_t padded[tail * words + (Kernels::overread + 3) / 4] = {};
     std::memcpy(padded, wq + (g + direct) * words, rest * words * 4);
-    Kernels::template dequantize<Bits, GroupSize>(padded, scales + g + direct, biases + g + direct,
+    call_kernel<Kernels, Bits, GroupSize, Stream>(padded, scales + g + direct, biases + g + direct,
                                                   out + direct * GroupSize, rest);
   }
 }
@@ -88,9 +98,23 @@ void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* ou
 // written with memcpy; the piece of a line left at the end of a block is carried into the next one, so no
 // line is ever streamed in parts. Blocks are small (1 KiB), so the stores drain while the next block is
 // computed (8 KiB blocks measured half as fast).
+//
+// A kernel that can store non-temporally itself (Kernels::streams_directly) does so when out is 64-byte
+// aligned, since each group's output is then whole lines: no buffer, no copy, and the stores drain while
+// the kernel computes (AVX-512 on Zen 4, 4-bit, group 64, 11008x4096, three alternating runs: float
+// 0.87-0.89 -> 0.93-0.94 of the non-temporal roofline, half 0.74-0.80 -> 0.89-0.91).
 template <class Kernels, int Bits, int GroupSize, class S, class O>
 void run_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t first,
                    std::size_t last, std::size_t total) {
+  if constexpr (Kernels::streams_directly) {
+    static_assert(GroupSize * sizeof(O) % 64 == 0, "a group's output is whole lines");
+    if (reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
+      run_kernel<Kernels, Bits, GroupSize, true>(wq, scales, biases, out + first * GroupSize, first, last - first,
+                                                 total);
+      Kernels::stream_fence();
+      return;
+    }
+  }
   constexpr std::size_t line = 64 / sizeof(O);  // elements per cache line
   constexpr std::size_t block = 1024 / (GroupSize * sizeof(O)) > 0 ? 1024 / (GroupSize * sizeof(O)) : 1;
   alignas(64) O buffer[block * GroupSize + 2 * line];

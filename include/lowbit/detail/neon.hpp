@@ -396,6 +396,7 @@ struct neon_kernels {
 #endif
   // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
   static constexpr bool has_streaming_stores = false;
+  static constexpr bool streams_directly = false;  // see detail/driver.hpp
   static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
   static void stream_fence() noexcept {}
 

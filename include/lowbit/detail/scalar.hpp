@@ -16,6 +16,9 @@
 //     static constexpr bool has_streaming_stores;
 //     static void stream_lines(void* dst, const void* src, size_t bytes) noexcept;
 //     static void stream_fence() noexcept;
+//     // Whether dequantize_streaming exists: dequantize with non-temporal stores straight from the kernel,
+//     // for a 64-byte aligned out (each group's output is then whole lines).
+//     static constexpr bool streams_directly;
 //   };
 //
 // Arguments arrive validated (error.hpp); kernels never throw and never allocate.
@@ -39,6 +42,7 @@ namespace detail {
 struct scalar_kernels {
   static constexpr const char* name = "scalar";
   static constexpr bool has_streaming_stores = false;  // portable C++ has none
+  static constexpr bool streams_directly = false;  // see detail/driver.hpp
   static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
   static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
   static void stream_fence() noexcept {}
