@@ -186,6 +186,53 @@ TYPED_TEST(Backend, Bits7MatchesScalar) { compare_bits<TypeParam, 7>(); }
 TYPED_TEST(Backend, Bits8MatchesScalar) { compare_bits<TypeParam, 8>(); }
 #endif
 
+#if LOWBIT_HAVE_AVX512
+// The AVX-512 kernels round s * q to half with integer operations when normal_products admits the scale;
+// here, for every half scale and every code of every bit width, against the conversion instructions.
+template <int Bits>
+std::size_t check_normal_rounding() {
+  namespace avx = lowbit::detail::avx512;
+  constexpr int codes = 1 << Bits;
+  std::size_t checked = 0;
+  alignas(64) float scales[16];
+  for (std::uint32_t first = 0; first < 65536; first += 16) {
+    for (int i = 0; i < 16; ++i) {
+      scales[i] = static_cast<float>(lowbit::half::from_bits(static_cast<std::uint16_t>(first + i)));
+    }
+    const unsigned admitted = avx::normal_products<Bits>(scales);
+    for (int i = 0; i < 16; ++i) {
+      if (((admitted >> i) & 1u) == 0) {
+        EXPECT_FALSE(std::isfinite(scales[i]) && std::fabs(scales[i]) >= 0x1p-14f &&
+                     std::fabs(scales[i]) * static_cast<float>(codes - 1) < 32768.0f)
+            << "scale " << scales[i] << " refused at " << Bits << " bits";
+        continue;
+      }
+      for (int q = 0; q < codes; q += 16) {
+        alignas(64) float products[16];
+        for (int k = 0; k < 16; ++k) products[k] = scales[i] * static_cast<float>((q + k) & (codes - 1));  // exact
+        const __m512 product = _mm512_load_ps(products);
+        const __mmask16 same = _mm512_cmpeq_epi32_mask(_mm512_castps_si512(avx::round_normal_to_half(product)),
+                                                       _mm512_castps_si512(avx::round_to_half(product)));
+        if (same != 0xffff) {
+          ADD_FAILURE() << "scale " << scales[i] << ", codes " << q << ".. at " << Bits << " bits";
+          return checked;
+        }
+        checked += 16;
+      }
+    }
+  }
+  return checked;
+}
+
+TEST(Avx512, IntegerHalfRoundingMatchesConversionsForEveryAdmittedProduct) {
+  const std::size_t checked = check_normal_rounding<1>() + check_normal_rounding<2>() + check_normal_rounding<3>() +
+                              check_normal_rounding<4>() + check_normal_rounding<5>() + check_normal_rounding<6>() +
+                              check_normal_rounding<7>() + check_normal_rounding<8>();
+  std::printf("[ rounding ] %zu products of a half scale and a code rounded alike\n", checked);
+  EXPECT_GT(checked, std::size_t{20000000});  // most of the 65,536 scales are admitted at every width
+}
+#endif
+
 TEST(Backend, ActiveBackendIsTheBestTheTargetAllows) {
   const std::string name = lowbit::backend_name();
 #if defined(LOWBIT_FORCE_SCALAR)
