@@ -187,19 +187,23 @@ TYPED_TEST(Backend, Bits8MatchesScalar) { compare_bits<TypeParam, 8>(); }
 #endif
 
 #if LOWBIT_HAVE_AVX512
-// The AVX-512 kernels round s * q to half with integer operations when normal_products admits the scale;
-// here, for every half scale and every code of every bit width, against the conversion instructions.
+// The AVX-512 and AVX2 kernels round s * q to half with integer operations when normal_products admits
+// the scale; here, for every half scale and every code of every bit width, against lowbit::half's
+// rounding (which types_test checks against the conversion instructions).
 template <int Bits>
 std::size_t check_normal_rounding() {
-  namespace avx = lowbit::detail::avx512;
+  namespace avx512 = lowbit::detail::avx512;
+  namespace avx2 = lowbit::detail::avx2;
   constexpr int codes = 1 << Bits;
   std::size_t checked = 0;
-  alignas(64) float scales[16];
+  alignas(64) float scales[16], products[16], want[16], got512[16], got256[16];
   for (std::uint32_t first = 0; first < 65536; first += 16) {
     for (int i = 0; i < 16; ++i) {
       scales[i] = static_cast<float>(lowbit::half::from_bits(static_cast<std::uint16_t>(first + i)));
     }
-    const unsigned admitted = avx::normal_products<Bits>(scales);
+    const unsigned admitted = avx512::normal_products<Bits>(scales);
+    const unsigned admitted_avx2 = avx2::normal_products<Bits>(scales) | avx2::normal_products<Bits>(scales + 8) << 8;
+    EXPECT_EQ(admitted, admitted_avx2) << "scales from half " << first;
     for (int i = 0; i < 16; ++i) {
       if (((admitted >> i) & 1u) == 0) {
         EXPECT_FALSE(std::isfinite(scales[i]) && std::fabs(scales[i]) >= 0x1p-14f &&
@@ -208,12 +212,14 @@ std::size_t check_normal_rounding() {
         continue;
       }
       for (int q = 0; q < codes; q += 16) {
-        alignas(64) float products[16];
-        for (int k = 0; k < 16; ++k) products[k] = scales[i] * static_cast<float>((q + k) & (codes - 1));  // exact
-        const __m512 product = _mm512_load_ps(products);
-        const __mmask16 same = _mm512_cmpeq_epi32_mask(_mm512_castps_si512(avx::round_normal_to_half(product)),
-                                                       _mm512_castps_si512(avx::round_to_half(product)));
-        if (same != 0xffff) {
+        for (int k = 0; k < 16; ++k) {
+          products[k] = scales[i] * static_cast<float>((q + k) & (codes - 1));  // exact in float
+          want[k] = static_cast<float>(lowbit::half(products[k]));
+        }
+        _mm512_store_ps(got512, avx512::round_normal_to_half(_mm512_load_ps(products)));
+        _mm256_store_ps(got256, avx2::round_normal_to_half(_mm256_load_ps(products)));
+        _mm256_store_ps(got256 + 8, avx2::round_normal_to_half(_mm256_load_ps(products + 8)));
+        if (std::memcmp(got512, want, sizeof want) != 0 || std::memcmp(got256, want, sizeof want) != 0) {
           ADD_FAILURE() << "scale " << scales[i] << ", codes " << q << ".. at " << Bits << " bits";
           return checked;
         }
