@@ -1061,6 +1061,8 @@ LOWBIT_END_NAMESPACE
 //     NaNs included (types_test checks it against F16C).
 //   * bfloat16 rounding is done with integer operations identical to lowbit::bfloat16 (vcvtneps2bf16
 //     would flush subnormals to zero).
+//   * with half scales, s * q is rounded to half the same integer way when every product of the group
+//     is zero or a normal half (normal_products decides per batch; backend_test checks every such product).
 //   * Permute instructions use only the low index bits (4 for vpermps, 5 for vpermw, 6 for the two-table
 //     forms), so bits of the next code left above a code are ignored; tables for fewer bits repeat
 //     themselves so that the ignored bits cannot matter.
