@@ -932,18 +932,18 @@ struct byte_tables {
     return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
   }
   // The 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs them) to out.
+  // Codes are put in the order [0-7, 16-23 | 8-15, 24-31] (128-bit lanes), so that the in-lane byte
+  // interleaves of the looked-up low and high bytes come out as outputs 0-15 and 16-31.
   LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, void* out) const noexcept {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i nibble = _mm_set1_epi8(0x0f);
-    const __m128i even = _mm_and_si128(bytes, nibble), odd = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble);
-    const __m256i codes = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(even, odd)),
-                                                  _mm_unpackhi_epi8(even, odd), 1);  // codes 0-15 | 16-31
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m256i spread = _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
+                                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i bytes = _mm256_shuffle_epi8(both, spread);  // lane 0: bytes 0-3, 8-11; lane 1: 4-7, 12-15
+    const __m256i codes = _mm256_and_si256(_mm256_unpacklo_epi8(bytes, _mm256_srli_epi16(bytes, 4)), _mm256_set1_epi8(0x0f));
     const __m256i low = _mm256_shuffle_epi8(lo, codes), high = _mm256_shuffle_epi8(hi, codes);
-    const __m256i a = _mm256_unpacklo_epi8(low, high);  // outputs 0-7 | 16-23
-    const __m256i b = _mm256_unpackhi_epi8(low, high);  // outputs 8-15 | 24-31
     auto* o = static_cast<unsigned char*>(out);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(a, b, 0x20));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), _mm256_permute2x128_si256(a, b, 0x31));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_unpacklo_epi8(low, high));  // outputs 0-7 | 8-15
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), _mm256_unpackhi_epi8(low, high));  // 16-23 | 24-31
   }
 };
 
@@ -1113,8 +1113,8 @@ LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
 // or 32 in 16-bit lanes (2-byte output). Codes land in the low bits of their lane; the bits above them are
 // garbage, which the lookups ignore (see the top of this file) and the per-element rule masks off.
 //
-// chunk_span<Bits, LaneBytes, Chunks> unpacks `Chunks` consecutive chunks starting at byte p; codes(c) is
-// chunk c. It may read up to 32 bytes past the span.
+// chunk_span<Bits, LaneBytes, Chunks> (chosen at the end of this section) unpacks `Chunks` consecutive
+// chunks starting at a byte; codes(c) is chunk c. It may read up to 32 bytes past the span.
 template <int Bits, int LaneBytes>
 struct chunk_geometry {
   static constexpr int codes_per_chunk = 64 / LaneBytes;
@@ -1183,34 +1183,36 @@ constexpr std::array<std::uint8_t, 64> broadcast_offsets() {
   return offsets;
 }
 
+// A chunk whose codes fit in 8 bytes: each chunk is a broadcast load.
 template <int Bits, int LaneBytes, int Chunks>
-struct chunk_span {
-  static_assert(Chunks <= chunk_geometry<Bits, LaneBytes>::chunks_per_gather, "one gather serves the span");
+struct broadcast_span {
   static constexpr int chunk_bytes = chunk_geometry<Bits, LaneBytes>::chunk_bytes;
-  static constexpr int bytes = Chunks * chunk_bytes;
-  static constexpr bool broadcast = chunk_bytes <= 8;
-  __m512i gathered;
   const std::uint8_t* p;
-  LOWBIT_ALWAYS_INLINE explicit chunk_span(const std::uint8_t* first) noexcept : p(first) {
+  LOWBIT_ALWAYS_INLINE explicit broadcast_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    static constexpr auto offsets = broadcast_offsets<Bits, LaneBytes>();
+    long long q;
+    std::memcpy(&q, p + c * chunk_bytes, 8);
+    return _mm512_multishift_epi64_epi8(load_constant(offsets), _mm512_set1_epi64(q));
+  }
+};
+// Wider chunks: one vpermb gathers the slices of all `Chunks` chunks.
+template <int Bits, int LaneBytes, int Chunks>
+struct gather_span {
+  static_assert(Chunks <= chunk_geometry<Bits, LaneBytes>::chunks_per_gather, "one gather serves the span");
+  static constexpr int bytes = Chunks * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
+  __m512i gathered;
+  LOWBIT_ALWAYS_INLINE explicit gather_span(const std::uint8_t* first) noexcept {
     static constexpr auto indices = gather_indices<Bits, LaneBytes, Chunks>();
-    if constexpr (broadcast) {
-      gathered = _mm512_setzero_si512();  // unused: each chunk is loaded by codes()
-    } else if constexpr (bytes <= 32) {  // the indices stay below `bytes`: the undefined upper half is never read
-      gathered = _mm512_permutexvar_epi8(load_constant(indices), load32(p));
+    if constexpr (bytes <= 32) {  // the indices stay below `bytes`: the undefined upper half is never read
+      gathered = _mm512_permutexvar_epi8(load_constant(indices), load32(first));
     } else {
-      gathered = _mm512_permutexvar_epi8(load_constant(indices), _mm512_loadu_si512(p));
+      gathered = _mm512_permutexvar_epi8(load_constant(indices), _mm512_loadu_si512(first));
     }
   }
   LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
-    if constexpr (broadcast) {
-      static constexpr auto offsets = broadcast_offsets<Bits, LaneBytes>();
-      long long q;
-      std::memcpy(&q, p + c * chunk_bytes, 8);
-      return _mm512_multishift_epi64_epi8(load_constant(offsets), _mm512_set1_epi64(q));
-    } else {
-      static constexpr auto offsets = code_offsets<Bits, LaneBytes, Chunks>();
-      return _mm512_multishift_epi64_epi8(load_constant(offsets[c]), gathered);
-    }
+    static constexpr auto offsets = code_offsets<Bits, LaneBytes, Chunks>();
+    return _mm512_multishift_epi64_epi8(load_constant(offsets[c]), gathered);
   }
 };
 #else
@@ -1246,20 +1248,15 @@ constexpr std::array<std::uint16_t, 32> word_word_shifts() {
 }
 
 template <int Bits, int LaneBytes, int Chunks>
-struct chunk_span {
+struct window_span {
   const std::uint8_t* p;
-  LOWBIT_ALWAYS_INLINE explicit chunk_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE explicit window_span(const std::uint8_t* first) noexcept : p(first) {}
   LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
     const std::uint8_t* chunk = p + c * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
     if constexpr (LaneBytes == 4) {
-      if constexpr (Bits == 8) {
-        return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk)));
-      } else {
-        static constexpr auto windows = dword_windows<Bits>();
-        static constexpr auto shifts = dword_shifts<Bits>();
-        return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(chunk)),
-                                 load_constant(shifts));
-      }
+      static constexpr auto windows = dword_windows<Bits>();
+      static constexpr auto shifts = dword_shifts<Bits>();
+      return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(chunk)), load_constant(shifts));
     } else {
       const __m512i bytes = load32(chunk);
       static constexpr auto lo_words = word_words<Bits, 0>();
@@ -1275,6 +1272,28 @@ struct chunk_span {
   }
 };
 #endif
+// 8-bit codes in 32-bit lanes are bytes zero-extended, with no garbage above them (element_rule relies on it).
+// Measured on Zen 4 (8-bit float, 64x1024): 3.95 -> 3.42 ns per group against the gather and
+// multishift, which also need a mask.
+template <int Chunks>
+struct byte_span {
+  const std::uint8_t* p;
+  LOWBIT_ALWAYS_INLINE explicit byte_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c)));
+  }
+};
+
+template <int Bits, int LaneBytes, int Chunks>
+using chunk_span = std::conditional_t<
+    Bits == 8 && LaneBytes == 4, byte_span<Chunks>,
+#if LOWBIT_AVX512_VBMI
+    std::conditional_t<(chunk_geometry<Bits, LaneBytes>::chunk_bytes <= 8), broadcast_span<Bits, LaneBytes, Chunks>,
+                       gather_span<Bits, LaneBytes, Chunks>>
+#else
+    window_span<Bits, LaneBytes, Chunks>
+#endif
+    >;
 
 // ---- the rule, 16 lanes at a time -------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
@@ -1488,7 +1507,8 @@ struct element_rule {
   template <bool Stream>
   LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept {
     const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-    store<Stream>(out, rule.template value<O>(_mm512_cvtepi32_ps(_mm512_and_si512(codes, mask))));
+    const __m512i q = Bits == 8 ? codes : _mm512_and_si512(codes, mask);  // 8-bit codes come without garbage
+    store<Stream>(out, rule.template value<O>(_mm512_cvtepi32_ps(q)));
   }
 };
 

@@ -244,18 +244,18 @@ struct byte_tables {
     return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
   }
   // The 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs them) to out.
+  // Codes are put in the order [0-7, 16-23 | 8-15, 24-31] (128-bit lanes), so that the in-lane byte
+  // interleaves of the looked-up low and high bytes come out as outputs 0-15 and 16-31.
   LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, void* out) const noexcept {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i nibble = _mm_set1_epi8(0x0f);
-    const __m128i even = _mm_and_si128(bytes, nibble), odd = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble);
-    const __m256i codes = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(even, odd)),
-                                                  _mm_unpackhi_epi8(even, odd), 1);  // codes 0-15 | 16-31
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m256i spread = _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
+                                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i bytes = _mm256_shuffle_epi8(both, spread);  // lane 0: bytes 0-3, 8-11; lane 1: 4-7, 12-15
+    const __m256i codes = _mm256_and_si256(_mm256_unpacklo_epi8(bytes, _mm256_srli_epi16(bytes, 4)), _mm256_set1_epi8(0x0f));
     const __m256i low = _mm256_shuffle_epi8(lo, codes), high = _mm256_shuffle_epi8(hi, codes);
-    const __m256i a = _mm256_unpacklo_epi8(low, high);  // outputs 0-7 | 16-23
-    const __m256i b = _mm256_unpackhi_epi8(low, high);  // outputs 8-15 | 24-31
     auto* o = static_cast<unsigned char*>(out);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(a, b, 0x20));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), _mm256_permute2x128_si256(a, b, 0x31));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_unpacklo_epi8(low, high));  // outputs 0-7 | 8-15
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), _mm256_unpackhi_epi8(low, high));  // 16-23 | 24-31
   }
 };
 
