@@ -102,9 +102,8 @@ void check_run(const std::vector<O>& buffer, std::size_t begin, const std::vecto
 }
 
 template <class Kernels, int Bits, int GroupSize, class S, class O>
-void compare_one(std::size_t rows, std::size_t cols, std::size_t out_offset, std::size_t in_offset,
-                 std::uint64_t seed) {
-  const case_data<S> d(rows, cols, Bits, GroupSize, seed);
+void compare_data(const case_data<S>& d, std::size_t rows, std::size_t cols, std::size_t out_offset,
+                  std::size_t in_offset) {
   const std::size_t n = rows * cols, guard = 16;
   const std::uint32_t* wq = d.wq.data() + in_offset;
   const S* scales = d.scales.data() + in_offset;
@@ -121,6 +120,12 @@ void compare_one(std::size_t rows, std::size_t cols, std::size_t out_offset, std
                 std::to_string(GroupSize) + ", " + lowbit::detail::type_name<S>() + " -> " +
                 lowbit::detail::type_name<O>() + ", " + std::to_string(rows) + " x " + std::to_string(cols) +
                 ", out offset " + std::to_string(out_offset) + ", input offset " + std::to_string(in_offset));
+}
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void compare_one(std::size_t rows, std::size_t cols, std::size_t out_offset, std::size_t in_offset,
+                 std::uint64_t seed) {
+  compare_data<Kernels, Bits, GroupSize, S, O>(case_data<S>(rows, cols, Bits, GroupSize, seed), rows, cols, out_offset,
+                                               in_offset);
 }
 
 template <class Kernels, int Bits, int GroupSize>
@@ -228,6 +233,76 @@ std::size_t check_normal_rounding() {
     }
   }
   return checked;
+}
+
+// The AVX-512 per-element rule for 6 bits with float output and for 7 bits computes s * q as one FMA on
+// biased codes in batches of 16 groups that biased_products admits: |s| < 2^100 and no bias zero. The
+// grid's special values make whole admitted batches rare, so here each batch is built to be admitted (random,
+// subnormal, huge and zero scales; tiny and huge biases) or refused by one group in it.
+template <class S>
+S from_bits(std::uint32_t u) {
+  if constexpr (std::is_same<S, float>::value) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  } else {
+    return S::from_bits(static_cast<std::uint16_t>(u));
+  }
+}
+
+template <int Bits, int GroupSize, class S, class O>
+void compare_biased_batches() {
+  constexpr bool is_half = std::is_same<S, half>::value;
+  constexpr int themes = 8;
+  const std::size_t rows = 2, cols = 16 * themes / rows * GroupSize;
+  case_data<S> d(rows, cols, Bits, GroupSize, 7);
+  random_source rs(Bits * 1000 + GroupSize);
+  const std::uint32_t sign = std::is_same<S, float>::value ? 0x80000000u : 0x8000u;
+  const std::uint32_t subnormals = std::is_same<S, float>::value ? 0x7fffffu : is_half ? 0x3ffu : 0x7fu;
+  const float largest = is_half ? 65504.0f : static_cast<float>(from_bits<S>(std::is_same<S, float>::value ? 0x717fffffu : 0x717fu));
+  for (int theme = 0; theme < themes; ++theme) {
+    for (int i = 0; i < 16; ++i) {
+      const std::size_t g = 16 * theme + i;
+      const bool negative = rs.engine() % 2 != 0;
+      S& s = d.scales[g];
+      S& b = d.biases[g];
+      s = lowbit_test::from_float<S>(static_cast<float>(static_cast<int>(rs.engine() % 2001) - 1000) / 1000.0f * 0.05f);
+      b = lowbit_test::from_float<S>(static_cast<float>(rs.engine() % 1000 + 1) / 1000.0f * (negative ? -0.3f : 0.3f));
+      if (theme == 1) {  // subnormal scales and tiny biases: products underflow
+        s = from_bits<S>((rs.engine() % subnormals + 1) | (negative ? sign : 0u));
+        b = from_bits<S>((rs.engine() % 3 + 1) | (rs.engine() % 2 != 0 ? sign : 0u));
+      }
+      if (theme == 2) s = lowbit_test::from_float<S>(negative ? -largest : largest);  // the largest scale admitted
+      if (theme == 3 && i % 3 == 0) s = from_bits<S>(negative ? sign : 0u);  // ±0: s * 0 is ±0
+      if (theme == 4 && i == 5) b = from_bits<S>(0);  // refused: the zero's sign would show
+      if (theme == 5 && i == 15) {  // -0 + -0 is -0, +0 + -0 is +0: refused, and it would show
+        s = lowbit_test::from_float<S>(-0.01f);
+        b = from_bits<S>(sign);
+      }
+      if (theme == 6 && i == 0 && !is_half) s = lowbit_test::from_float<S>(negative ? -0x1p100f : 0x1p100f);  // refused
+    }
+    alignas(64) float scale[16], bias[16];
+    for (int i = 0; i < 16; ++i) {
+      scale[i] = static_cast<float>(d.scales[16 * theme + i]);
+      bias[i] = static_cast<float>(d.biases[16 * theme + i]);
+    }
+    const bool admitted = lowbit::detail::avx512::biased_products(scale, bias) == 0xffff;
+    EXPECT_EQ(admitted, theme != 4 && theme != 5 && (theme != 6 || is_half)) << "batch " << theme;
+  }
+  compare_data<lowbit::detail::avx512_kernels, Bits, GroupSize, S, O>(d, rows, cols, 0, 0);
+}
+
+TEST(Avx512, ProductsFromBiasedCodesMatchScalar) {
+  lowbit_test::for_each_type_pair([&](auto s, auto o) {
+    using S = typename decltype(s)::type;
+    using O = typename decltype(o)::type;
+    compare_biased_batches<6, 32, S, O>();
+    compare_biased_batches<6, 64, S, O>();
+    compare_biased_batches<6, 128, S, O>();
+    compare_biased_batches<7, 32, S, O>();
+    compare_biased_batches<7, 64, S, O>();
+    compare_biased_batches<7, 128, S, O>();
+  });
 }
 
 TEST(Avx512, IntegerHalfRoundingMatchesConversionsForEveryAdmittedProduct) {
