@@ -6,7 +6,8 @@
 // 16-bit lanes (2-byte output, 32 per vector) and used as permute indices. The rule is thus paid 2^Bits
 // times per group instead of once per element, and the result is bit-identical by construction. Where
 // the tables cost more than they save (7 and 8 bits; 6 bits with float output, whose table takes two
-// two-register permutes and a blend per vector), values are computed per element with the same operations.
+// two-register permutes and a blend per vector), values are computed per element with the same operations,
+// or for 6 and 7 bits with an FMA that gives the same result where biased_products admits it.
 //
 // Why each step is exact:
 //   * s * q is one vmulps (correctly rounded); the add is a separate vaddps behind no_contract, so no
