@@ -359,6 +359,11 @@ struct affine_rule {
 
   // s * q, rounded to float (exact for half scales). no_contract: never fused with the add that follows.
   LOWBIT_ALWAYS_INLINE __m512 product(__m512 q) const noexcept { return no_contract(_mm512_mul_ps(scale, q)); }
+  // The same from the floats 2^23 + q (biased_code), for groups that biased_products admits. The offset
+  // -s * 2^23 is the same for the whole group; compilers compute it once.
+  LOWBIT_ALWAYS_INLINE __m512 product_of_biased(__m512 biased) const noexcept {
+    return _mm512_fmadd_ps(scale, biased, _mm512_mul_ps(scale, _mm512_set1_ps(-0x1p23f)));
+  }
 
   // The rule's first line from the product, in float lanes holding values of S; for half the last rounding
   // is returned as bits, which spares a conversion when the output is half.
@@ -500,14 +505,11 @@ template <int Bits, class Rule, class O>
 struct element_rule {
   static constexpr int lane_bytes = 4;
   Rule rule;
-  __m512 offset;  // -s * 2^23, for biased codes
-  LOWBIT_ALWAYS_INLINE explicit element_rule(const Rule& r) noexcept
-      : rule(r), offset(Rule::biased_codes ? _mm512_mul_ps(r.scale, _mm512_set1_ps(-0x1p23f)) : _mm512_setzero_ps()) {}
+  LOWBIT_ALWAYS_INLINE explicit element_rule(const Rule& r) noexcept : rule(r) {}
   template <bool Stream>
   LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept {
     if constexpr (Rule::biased_codes) {
-      const __m512 product = _mm512_fmadd_ps(rule.scale, biased_code<Bits>(codes), offset);
-      store<Stream>(out, rule.template value_of_product<O>(product));
+      store<Stream>(out, rule.template value_of_product<O>(rule.product_of_biased(biased_code<Bits>(codes))));
     } else {
       const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
       const __m512i q = Bits == 8 ? codes : _mm512_and_si512(codes, mask);  // 8-bit codes come without garbage
