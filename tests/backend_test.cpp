@@ -22,27 +22,31 @@ using lowbit_test::describe;
 using lowbit_test::random_source;
 using lowbit_test::type_tag;
 
+// The value of S with these bits (the low 16 for half and bfloat16).
+template <class S>
+S from_bits(std::uint32_t u) {
+  if constexpr (std::is_same<S, float>::value) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  } else {
+    return S::from_bits(static_cast<std::uint16_t>(u));
+  }
+}
+
 // Special values of S: ±0, subnormals, the largest finite, tiny normals, ±inf, quiet and signalling NaN.
 template <class S>
 std::vector<S> special_values() {
   std::vector<std::uint32_t> f32 = {0x00000000u, 0x80000000u, 0x00000001u, 0x80400000u, 0x007fffffu, 0x7f7fffffu,
                                     0xff7fffffu, 0x00800000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc12345u,
                                     0x7f800001u, 0x3f800000u, 0xc2c80000u, 0x0d000000u};
-  std::vector<std::uint16_t> f16 = {0x0000, 0x8000, 0x0001, 0x8200, 0x03ff, 0x7bff, 0xfbff, 0x0400,
+  std::vector<std::uint32_t> f16 = {0x0000, 0x8000, 0x0001, 0x8200, 0x03ff, 0x7bff, 0xfbff, 0x0400,
                                     0x7c00, 0xfc00, 0x7e00, 0xfe55, 0x7c01, 0x3c00, 0xd640, 0x1000};
-  std::vector<std::uint16_t> bf16 = {0x0000, 0x8000, 0x0001, 0x8040, 0x007f, 0x7f7f, 0xff7f, 0x0080,
+  std::vector<std::uint32_t> bf16 = {0x0000, 0x8000, 0x0001, 0x8040, 0x007f, 0x7f7f, 0xff7f, 0x0080,
                                      0x7f80, 0xff80, 0x7fc0, 0xffc1, 0x7f81, 0x3f80, 0xc2c8, 0x0d00};
   std::vector<S> out;
-  if constexpr (std::is_same<S, float>::value) {
-    for (auto u : f32) {
-      float f;
-      std::memcpy(&f, &u, 4);
-      out.push_back(f);
-    }
-  } else if constexpr (std::is_same<S, half>::value) {
-    for (auto u : f16) out.push_back(half::from_bits(u));
-  } else {
-    for (auto u : bf16) out.push_back(bfloat16::from_bits(u));
+  for (auto u : std::is_same<S, float>::value ? f32 : std::is_same<S, half>::value ? f16 : bf16) {
+    out.push_back(from_bits<S>(u));
   }
   return out;
 }
@@ -239,16 +243,6 @@ std::size_t check_normal_rounding() {
 // biased codes in batches of 16 groups that biased_products admits: |s| < 2^100 and no bias zero. The
 // grid's special values make whole admitted batches rare, so here each batch is built to be admitted (random,
 // subnormal, huge and zero scales; tiny and huge biases) or refused by one group in it.
-template <class S>
-S from_bits(std::uint32_t u) {
-  if constexpr (std::is_same<S, float>::value) {
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-  } else {
-    return S::from_bits(static_cast<std::uint16_t>(u));
-  }
-}
 
 template <int Bits, int GroupSize, class S, class O>
 void compare_biased_batches() {

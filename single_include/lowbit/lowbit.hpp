@@ -695,11 +695,13 @@ LOWBIT_END_NAMESPACE
 
 // lowbit/detail/avx2.hpp — AVX2 + F16C kernels.
 //
-// Eight codes at a time in 32-bit lanes. For bits <= 4 the group's 2^Bits outputs are computed once with
-// the exact rule and looked up with vpermps/vpermd (one or two 8-entry tables); for more bits the rule is
-// applied per element with the same operations. Why each step is exact is explained in avx512.hpp; the
-// operations here are their 256-bit counterparts: vmulps, then vaddps behind no_contract (never an FMA),
-// vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding for bfloat16.
+// For bits <= 3 the group's 2^Bits outputs are computed once with the exact rule and looked up with vpermd,
+// eight codes at a time in 32-bit lanes; for 4 bits with vpshufb in byte tables, 32 codes at a time (except
+// float -> float, where the rule is as cheap as a second lookup); for more bits the rule is applied per
+// element with the same operations (see "how a group's outputs are made" below). Why each step is exact is
+// explained in avx512.hpp; the operations here are their 256-bit counterparts: vmulps, then vaddps behind
+// no_contract (never an FMA), vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding
+// for bfloat16.
 
 
 #if LOWBIT_HAVE_AVX2
@@ -779,6 +781,13 @@ LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
   return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
 }
 LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
+// The same bfloat16 rounding, kept in float lanes: clear the low 16 bits.
+LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+  return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
 LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
   return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
 }
@@ -833,10 +842,11 @@ LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
 }
 
 // A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
-// value_words<O> 8 packed 16-bit values of O. NormalProducts (S = half only): normal_products admitted the
-// scale.
+// value_words<O> 8 packed 16-bit values of O; value_bfloat16_dwords bfloat16 output in 32-bit lanes.
+// NormalProducts (S = half only): normal_products admitted the scale.
 template <class S, bool NormalProducts = false>
 struct affine_rule {
+  using scale_type = S;
   __m256 scale, bias;
   LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm256_set1_ps(s)), bias(_mm256_set1_ps(b)) {}
 
@@ -847,7 +857,7 @@ struct affine_rule {
       const __m256 product = _mm256_mul_ps(scale, q);  // exact in float
       return _mm256_add_ps(NormalProducts ? round_normal_to_half(product) : widen_half(half_bits(product)), bias);
     } else {
-      return _mm256_add_ps(widen_bfloat16_dwords(bfloat16_dwords(_mm256_mul_ps(scale, q))), bias);
+      return _mm256_add_ps(round_to_bfloat16(_mm256_mul_ps(scale, q)), bias);
     }
   }
 
@@ -856,23 +866,23 @@ struct affine_rule {
     const __m256 x = sum(q);
     if constexpr (std::is_same<S, float>::value) return x;
     else if constexpr (std::is_same<S, half>::value) return widen_half(half_bits(x));
-    else return widen_bfloat16_dwords(bfloat16_dwords(x));
+    else return round_to_bfloat16(x);
+  }
+  // bfloat16 output, in the low 16 bits of 32-bit lanes.
+  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_dwords(__m256 q) const noexcept {
+    const __m256 x = sum(q);
+    if constexpr (std::is_same<S, half>::value) return bfloat16_dwords(widen_half(half_bits(x)));
+    else return bfloat16_dwords(x);  // for S = bfloat16 the sum's rounding is the output's
   }
   // 2-byte output O, as 8 packed 16-bit values.
   template <class O>
   LOWBIT_ALWAYS_INLINE __m128i value_words(__m256 q) const noexcept {
-    const __m256 x = sum(q);
-    if constexpr (std::is_same<S, float>::value) {
-      if constexpr (std::is_same<O, half>::value) return half_bits(x);
-      else return narrow_dwords(bfloat16_dwords(x));
-    } else if constexpr (std::is_same<S, half>::value) {
-      const __m128i h = half_bits(x);
-      if constexpr (std::is_same<O, half>::value) return h;
-      else return narrow_dwords(bfloat16_dwords(widen_half(h)));
+    if constexpr (std::is_same<O, bfloat16>::value) {
+      return narrow_dwords(value_bfloat16_dwords(q));
     } else {
-      const __m256i b = bfloat16_dwords(x);
-      if constexpr (std::is_same<O, bfloat16>::value) return narrow_dwords(b);
-      else return half_bits(widen_bfloat16_dwords(b));
+      const __m256 x = sum(q);
+      if constexpr (std::is_same<S, bfloat16>::value) return half_bits(round_to_bfloat16(x));
+      else return half_bits(x);  // for S = half the sum's rounding is the output's
     }
   }
 };
@@ -884,77 +894,133 @@ LOWBIT_ALWAYS_INLINE __m256 table_codes(int first) noexcept {
   return _mm256_cvtepi32_ps(_mm256_and_si256(j, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)))));
 }
 
-// ---- per-group tables (bits <= 4): 8 or 16 entries, as 32-bit lanes ---------------------------------
-// Entries are floats (float output) or 16-bit values in 32-bit lanes (2-byte output). vpermd/vpermps use
-// index bits 0..2; with 16 entries bit 3 chooses the table (moved to the sign bit for blendv).
+// ---- how a group's outputs are made -------------------------------------------------------------------
+// Measured on Zen 3 (64x1024, group 64, fraction of memset's speed, microbenchmark, interleaved runs):
+//   * bits <= 3: a table of 8 entries, one vpermd per 8 outputs (3-bit float 0.61-0.66, per element 0.54-0.56);
+//   * 4 bits, float -> float: per element, 0.54, against 0.32 for two 8-entry tables and a blend: the rule
+//     costs a conversion, a multiply and an add, no more than the second lookup and the blend;
+//   * 4 bits, otherwise: byte tables (below), where the rule's roundings would cost several times that;
+//   * 5 to 8 bits: per element (tables would need 4 to 32 lookups per vector).
+template <int Bits, class S, class O>
+constexpr bool per_element = Bits > 4 || (Bits == 4 && std::is_same<S, float>::value && std::is_same<O, float>::value);
+template <int Bits, class S, class O>
+constexpr bool byte_lookups = Bits == 4 && !per_element<Bits, S, O>;
+
+// ---- bits <= 3: a table of 8 entries, as 32-bit lanes ------------------------------------------------
+// Entries are floats (float output) or 16-bit values in 32-bit lanes (2-byte output); vpermd uses index
+// bits 0..2, so the garbage above a code is ignored, and for 2 bits the table repeats itself.
 template <int Bits>
 struct table {
-  // Entries 0-7 and 8-15 (t1 only for 4 bits); named members, not an array, so that compilers keep them in
-  // registers (GCC kept an array on the stack).
-  __m256i t0, t1;
-
+  __m256i entries;
   template <class O, class Rule>
   LOWBIT_ALWAYS_INLINE static table make(const Rule& rule) noexcept {
-    const __m256i t0 = entries<O>(rule, 0);
-    return table{t0, Bits == 4 ? entries<O>(rule, 8) : t0};
-  }
-  template <class O, class Rule>
-  LOWBIT_ALWAYS_INLINE static __m256i entries(const Rule& rule, int first) noexcept {
     if constexpr (std::is_same<O, float>::value) {
-      return _mm256_castps_si256(rule.value_float(table_codes<Bits>(first)));
+      return {_mm256_castps_si256(rule.value_float(table_codes<Bits>(0)))};
     } else {
-      return widen_words(rule.template value_words<O>(table_codes<Bits>(first)));
+      return {widen_words(rule.template value_words<O>(table_codes<Bits>(0)))};
     }
   }
-  LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept {
-    if constexpr (Bits <= 3) {
-      return _mm256_permutevar8x32_epi32(t0, codes);
-    } else {
-      const __m256 lo = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t0, codes));
-      const __m256 hi = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(t1, codes));
-      return _mm256_castps_si256(_mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(codes, 28))));
-    }
-  }
+  LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept { return _mm256_permutevar8x32_epi32(entries, codes); }
 };
 
-// ---- 4 bits, 2-byte output: byte tables for vpshufb ---------------------------------------------------
-// The 16 outputs' low bytes and high bytes as two 16-byte tables (in both 128-bit lanes): a code is a
+// ---- 4 bits: byte tables for vpshufb ---------------------------------------------------------------------
+// The 16 possible outputs as 16-bit values (of O, or of S when the output is float: the value is then S's,
+// widened exactly), their low bytes and high bytes as two 16-byte tables (in both 128-bit lanes): a code is a
 // nibble, which vpshufb takes as an index directly, so 32 outputs cost two lookups and some interleaving,
 // against four vpermd, two blends and a pack for 32-bit table entries (Zen 4, 4-bit half->half, 64x1024:
 // 7.8 -> 5.5 ns per group).
 struct byte_tables {
   __m256i lo, hi;
-  template <class O, class Rule>
+  template <class W, class Rule>
   LOWBIT_ALWAYS_INLINE static byte_tables make(const Rule& rule) noexcept {
-    const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-    const __m128i a = _mm_shuffle_epi8(rule.template value_words<O>(table_codes<4>(0)), split);  // codes 0-7
-    const __m128i b = _mm_shuffle_epi8(rule.template value_words<O>(table_codes<4>(8)), split);  // codes 8-15
-    return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
+    if constexpr (std::is_same<W, bfloat16>::value) {
+      // vpackusdw packs within 128-bit lanes: codes 0-3 | 8-11 and 4-7 | 12-15 give values 0-7 | 8-15 (all
+      // below 2^16: no saturation). Then in each lane the low bytes, then the high bytes; quadwords 0, 2
+      // (low bytes of values 0-7, 8-15) and 1, 3 (high bytes) into both lanes.
+      const __m256i words = _mm256_packus_epi32(rule.value_bfloat16_dwords(_mm256_setr_ps(0, 1, 2, 3, 8, 9, 10, 11)),
+                                                rule.value_bfloat16_dwords(_mm256_setr_ps(4, 5, 6, 7, 12, 13, 14, 15)));
+      const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                             0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      const __m256i bytes = _mm256_shuffle_epi8(words, split);
+      return {_mm256_permute4x64_epi64(bytes, 0x88), _mm256_permute4x64_epi64(bytes, 0xdd)};
+    } else {
+      // vcvtps2ph gives values 0-7 and 8-15 in two 128-bit registers: split them there (Zen 3, 4-bit
+      // half->half: 5.65 ns per group, against 5.95 joining them first as above).
+      const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      const __m128i a = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(0)), split);  // codes 0-7
+      const __m128i b = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(8)), split);  // codes 8-15
+      return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
+    }
   }
-  // The 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs them) to out.
-  // Codes are put in the order [0-7, 16-23 | 8-15, 24-31] (128-bit lanes), so that the in-lane byte
-  // interleaves of the looked-up low and high bytes come out as outputs 0-15 and 16-31.
-  LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, void* out) const noexcept {
+
+  // 32 outputs from the 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs
+  // them). Each 128-bit lane takes 8 of the bytes (`spread` says which, in order) and expands them to 16
+  // codes; the lookups give each code's low and high byte, and the in-lane byte interleaves of those are
+  // the 16-bit values of the lane's codes 0-7 (`first`) and 8-15 (`second`).
+  struct words {
+    __m256i first, second;
+  };
+  LOWBIT_ALWAYS_INLINE words lookup(const std::uint8_t* p, __m256i spread) const noexcept {
     const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    const __m256i spread = _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
-                                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m256i bytes = _mm256_shuffle_epi8(both, spread);  // lane 0: bytes 0-3, 8-11; lane 1: 4-7, 12-15
+    const __m256i bytes = _mm256_shuffle_epi8(both, spread);
     const __m256i codes = _mm256_and_si256(_mm256_unpacklo_epi8(bytes, _mm256_srli_epi16(bytes, 4)), _mm256_set1_epi8(0x0f));
     const __m256i low = _mm256_shuffle_epi8(lo, codes), high = _mm256_shuffle_epi8(hi, codes);
-    auto* o = static_cast<unsigned char*>(out);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_unpacklo_epi8(low, high));  // outputs 0-7 | 8-15
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), _mm256_unpackhi_epi8(low, high));  // 16-23 | 24-31
+    return {_mm256_unpacklo_epi8(low, high), _mm256_unpackhi_epi8(low, high)};
+  }
+  // Lane 0 takes bytes 0-3 and 8-11 (outputs 0-7, 16-23), lane 1 bytes 4-7 and 12-15 (outputs 8-15, 24-31),
+  // so that `first` holds outputs 0-7 | 8-15 and `second` 16-23 | 24-31: no lane crossing.
+  static LOWBIT_ALWAYS_INLINE __m256i in_eights() noexcept {
+    return _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
+                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  }
+  // Lane 0 takes bytes 0, 1, 4, 5, 8, 9, 12, 13 (outputs 0-3, 8-11, 16-19, 24-27), lane 1 the others, so that
+  // widening the 16-bit values to 32 bits within lanes (4 per lane and step) keeps the outputs in order.
+  static LOWBIT_ALWAYS_INLINE __m256i in_fours() noexcept {
+    return _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                            2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  }
+
+  // 2-byte output: the values are the outputs.
+  template <class O>
+  LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, O* out) const noexcept {
+    const words w = lookup(p, in_eights());
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), w.first);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), w.second);
+  }
+  // Float output from half values: vcvtph2ps widens 8 at a time, in order.
+  LOWBIT_ALWAYS_INLINE void write_from_half(const std::uint8_t* p, float* out) const noexcept {
+    const words w = lookup(p, in_eights());
+    _mm256_storeu_ps(out, widen_half(_mm256_castsi256_si128(w.first)));
+    _mm256_storeu_ps(out + 8, widen_half(_mm256_extracti128_si256(w.first, 1)));
+    _mm256_storeu_ps(out + 16, widen_half(_mm256_castsi256_si128(w.second)));
+    _mm256_storeu_ps(out + 24, widen_half(_mm256_extracti128_si256(w.second, 1)));
+  }
+  // Float output from bfloat16 values: a bfloat16 is the high half of its float, so interleaving zero words
+  // below the values widens them exactly.
+  LOWBIT_ALWAYS_INLINE void write_from_bfloat16(const std::uint8_t* p, float* out) const noexcept {
+    const words w = lookup(p, in_fours());
+    const __m256i zero = _mm256_setzero_si256();
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_unpacklo_epi16(zero, w.first));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), _mm256_unpackhi_epi16(zero, w.first));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_unpacklo_epi16(zero, w.second));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 24), _mm256_unpackhi_epi16(zero, w.second));
   }
 };
 
 // ---- one group ---------------------------------------------------------------------------------
 template <int Bits, int GroupSize, class Rule, class O>
 LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  if constexpr (Bits == 4 && !std::is_same<O, float>::value) {
-    const byte_tables lut = byte_tables::make<O>(rule);
+  using S = typename Rule::scale_type;
+  if constexpr (byte_lookups<Bits, S, O>) {
+    constexpr bool float_out = std::is_same<O, float>::value;
+    const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
     LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 32; ++c) lut.write(codes + 16 * c, out + 32 * c);
-  } else if constexpr (Bits <= 4) {
+    for (int c = 0; c < GroupSize / 32; ++c) {
+      if constexpr (!float_out) lut.write(codes + 16 * c, out + 32 * c);
+      else if constexpr (std::is_same<S, half>::value) lut.write_from_half(codes + 16 * c, out + 32 * c);
+      else lut.write_from_bfloat16(codes + 16 * c, out + 32 * c);
+    }
+  } else if constexpr (!per_element<Bits, S, O>) {
     const table<Bits> lut = table<Bits>::template make<O>(rule);
     LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; c += 2) {
@@ -968,7 +1034,7 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * c), packed);
       }
     }
-  } else {  // the rule per element
+  } else {
     const __m256i mask = _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)));
     LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; ++c) {
