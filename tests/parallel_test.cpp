@@ -67,6 +67,8 @@ TEST(Parallel, ThreadsAndStorePoliciesAreBitIdentical) {
   check_policies<lowbit::half, lowbit::half>(3, 32, 33, 2048);
   check_policies<lowbit::bfloat16, float>(6, 128, 9, 4096);
   check_policies<lowbit::half, lowbit::bfloat16>(8, 64, 1, 64 * 700);  // one long row: split inside a row
+  check_policies<lowbit::bfloat16, lowbit::bfloat16>(4, 32, 17, 1024);  // 4 bits: byte tables on AVX2
+  check_policies<lowbit::half, float>(4, 64, 17, 1024);
 }
 
 TEST(Parallel, CallersExecutorGetsTasksCoveringTheMatrix) {
