@@ -32,27 +32,31 @@ LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 namespace avx2 {
 
-// ---- unpacking: 8 codes into the low bits of 32-bit lanes (higher bits: garbage) ---------------------
-// Lane i takes the four bytes from byte i*Bits / 8 of the chunk (a pshufb of the chunk's 8 bytes) and
-// shifts right by (i*Bits) % 8.
-template <int Bits>
+// ---- unpacking: codes into the low bits of 32-bit lanes ---------------------------------------------
+// Lane i takes the code of element First + Stride * i of a chunk of Loaded bytes: the one or two bytes from
+// byte e * Bits / 8 of the chunk that hold element e (a pshufb, zeros above them) shifted right by
+// (e * Bits) % 8. Higher bits hold the neighbour's code, except for 8 bits, where a lane is the code.
+template <int Bits, int Stride = 1, int First = 0, int Loaded = 8>
 constexpr std::array<std::int8_t, 32> dword_byte_windows() {
   std::array<std::int8_t, 32> idx{};
-  for (int half = 0; half < 2; ++half) {
-    for (int i = 0; i < 4; ++i) {
-      const int lane = 4 * half + i;
-      for (int k = 0; k < 4; ++k) {
-        const int byte = lane * Bits / 8 + k;
-        idx[16 * half + 4 * i + k] = static_cast<std::int8_t>(byte < 8 ? byte : -128);  // -128: zero
-      }
+  for (int lane = 0; lane < 8; ++lane) {
+    const int element = First + Stride * lane, bit = element * Bits;
+    const int span = (bit % 8 + Bits + 7) / 8;  // bytes the code touches: 1 or 2
+    for (int k = 0; k < 4; ++k) {
+      const int byte = bit / 8 + k;
+      const bool take = k < span && byte < Loaded;
+      idx[16 * (lane / 4) + 4 * (lane % 4) + k] = static_cast<std::int8_t>(take ? byte : -128);  // -128: zero
     }
   }
   return idx;
 }
-template <int Bits>
+template <int Bits, int Stride = 1, int First = 0>
 constexpr std::array<std::int32_t, 8> dword_shifts() {
   std::array<std::int32_t, 8> s{};
-  for (int i = 0; i < 8; ++i) s[i] = Bits <= 4 ? i * Bits : i * Bits % 8;
+  for (int i = 0; i < 8; ++i) {
+    const int bit = (First + Stride * i) * Bits;
+    s[i] = Bits <= 4 ? bit : bit % 8;  // bits <= 4: shifts of the whole broadcast word
+  }
   return s;
 }
 
@@ -62,7 +66,7 @@ LOWBIT_ALWAYS_INLINE __m256i load_constant(const std::array<T, N>& a) noexcept {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.data()));
 }
 
-// The 8 codes of a chunk of Bits bytes starting at p.
+// The 8 codes of a chunk of Bits bytes starting at p (higher bits: garbage, except for 8 bits).
 template <int Bits>
 LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
   static constexpr auto shifts = dword_shifts<Bits>();
@@ -80,26 +84,56 @@ LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
     return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
   }
 }
+// The same codes as floats: the garbage masked off.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256 code_floats(__m256i codes) noexcept {
+  if constexpr (Bits < 8) codes = _mm256_and_si256(codes, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits))));
+  return _mm256_cvtepi32_ps(codes);
+}
+
+// The 16 codes of a chunk of 2 * Bits bytes (5 <= Bits <= 8) as floats, the even elements in `even` and the
+// odd ones in `odd`, each in order: two results of the rule then share 32-bit lanes in memory order.
+struct code_pairs {
+  __m256 even, odd;
+};
+template <int Bits>
+LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
+  static_assert(Bits >= 5 && Bits <= 8, "a 16-byte load holds the chunk, and the codes need no whole-word shift");
+  static constexpr auto even_windows = dword_byte_windows<Bits, 2, 0, 16>(), odd_windows = dword_byte_windows<Bits, 2, 1, 16>();
+  static constexpr auto even_shifts = dword_shifts<Bits, 2, 0>(), odd_shifts = dword_shifts<Bits, 2, 1>();
+  // 16 bytes from p: at most 16 - 2 * 5 past the chunk, see overread.
+  const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  __m256i even = _mm256_shuffle_epi8(bytes, load_constant(even_windows));
+  __m256i odd = _mm256_shuffle_epi8(bytes, load_constant(odd_windows));
+  if constexpr (Bits < 8) {
+    even = _mm256_srlv_epi32(even, load_constant(even_shifts));
+    odd = _mm256_srlv_epi32(odd, load_constant(odd_shifts));
+  }
+  return {code_floats<Bits>(even), code_floats<Bits>(odd)};
+}
 
 // ---- the rule, 8 lanes at a time ------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
-// here: groups with a non-finite scale or bias take the scalar reference); in the low 16 bits of each lane.
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
+// x's bits plus the increment that rounds them to nearest even at bit Dropped: the high 32 - Dropped bits
+// are then x rounded to Dropped fewer fraction bits (a carry into the exponent is the right result), the
+// low ones garbage. No NaN reaches here: groups with a non-finite scale or bias take the scalar reference.
+template <int Dropped>
+LOWBIT_ALWAYS_INLINE __m256i rounded_bits(__m256 x) noexcept {
   const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, Dropped), _mm256_set1_epi32(1));
+  return _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32((1 << (Dropped - 1)) - 1)));
+}
+// float -> bfloat16, round to nearest even, as lowbit::bfloat16 (for every non-NaN value): the bfloat16 in
+// the high 16 bits of each lane (bfloat16_rounded), in the low 16 bits (bfloat16_dwords), or as a float
+// (round_to_bfloat16: the low 16 bits cleared).
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_rounded(__m256 x) noexcept { return rounded_bits<16>(x); }
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept { return _mm256_srli_epi32(bfloat16_rounded(x), 16); }
+LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
+  return _mm256_castsi256_ps(_mm256_and_si256(bfloat16_rounded(x), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
 }
 LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
-// The same bfloat16 rounding, kept in float lanes: clear the low 16 bits.
-LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
-  return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
-}
 LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
   return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
 }
@@ -138,10 +172,7 @@ LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) 
 // operations instead of two conversions, and the scales for which every product is such: as in
 // detail/avx512.hpp, which explains both (tests/backend_test.cpp checks every admitted product).
 LOWBIT_ALWAYS_INLINE __m256 round_normal_to_half(__m256 x) noexcept {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 13), _mm256_set1_epi32(1));
-  const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x0fff)));
-  return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32(static_cast<int>(0xffffe000u))));
+  return _mm256_castsi256_ps(_mm256_and_si256(rounded_bits<13>(x), _mm256_set1_epi32(static_cast<int>(0xffffe000u))));
 }
 template <int Bits>
 LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
@@ -180,11 +211,14 @@ struct affine_rule {
     else if constexpr (std::is_same<S, half>::value) return widen_half(half_bits(x));
     else return round_to_bfloat16(x);
   }
-  // bfloat16 output, in the low 16 bits of 32-bit lanes.
-  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_dwords(__m256 q) const noexcept {
+  // bfloat16 output, in the high 16 bits of 32-bit lanes (low: garbage), or in the low 16 bits.
+  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_rounded(__m256 q) const noexcept {
     const __m256 x = sum(q);
-    if constexpr (std::is_same<S, half>::value) return bfloat16_dwords(widen_half(half_bits(x)));
-    else return bfloat16_dwords(x);  // for S = bfloat16 the sum's rounding is the output's
+    if constexpr (std::is_same<S, half>::value) return bfloat16_rounded(widen_half(half_bits(x)));
+    else return bfloat16_rounded(x);  // for S = bfloat16 the sum's rounding is the output's
+  }
+  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_dwords(__m256 q) const noexcept {
+    return _mm256_srli_epi32(value_bfloat16_rounded(q), 16);
   }
   // 2-byte output O, as 8 packed 16-bit values.
   template <class O>
@@ -364,11 +398,21 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule
         store<Stream>(out + 8 * c, packed);
       }
     }
+  } else if constexpr (std::is_same<O, bfloat16>::value) {
+    // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
+    // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
+    // 8 in order takes a shift, a pack and a lane permute (Zen 3, 8-bit bfloat16->bfloat16, 64x1024:
+    // 18.7 -> 12.9 ns per group).
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
+      const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
+      store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
+    }
   } else {
-    const __m256i mask = _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)));
     LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 8; ++c) {
-      const __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(codes_in_dwords<Bits>(codes + c * Bits), mask));
+      const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
       if constexpr (std::is_same<O, float>::value) {
         store<Stream>(out + 8 * c, rule.value_float(q));
       } else {

@@ -263,12 +263,19 @@ using chunk_span = std::conditional_t<
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
   return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value (the
-// kernels only see finite scales and biases, so no NaN reaches here; infinities round to themselves).
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
+// x's bits plus the increment that rounds them to nearest even at bit Dropped: the high 32 - Dropped bits
+// are then x rounded to Dropped fewer fraction bits (a carry into the exponent is the right result), the
+// low ones garbage. The kernels only see finite scales and biases, so no NaN reaches here; infinities
+// round to themselves.
+template <int Dropped>
+LOWBIT_ALWAYS_INLINE __m512i rounded_bits(__m512 x) noexcept {
   const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, Dropped), _mm512_set1_epi32(1));
+  return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32((1 << (Dropped - 1)) - 1)));
+}
+// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded_bits<16>(x), 16));
 }
 LOWBIT_ALWAYS_INLINE __m512 widen_half(__m256i h) noexcept { return _mm512_cvtph_ps(h); }
 LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
@@ -277,15 +284,12 @@ LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
 LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
 // The same for lanes that are zero or whose magnitude is in half's normal range [2^-14, 65504] after
 // rounding: there a half keeps the top 10 of float's 23 fraction bits, so rounding to nearest even is
-// integer arithmetic on the bits, as for bfloat16 below (a carry into the exponent is the right result).
+// integer arithmetic on the bits, as for bfloat16.
 // Four integer operations that run on every vector pipe, instead of two conversions that do not (Zen 4:
 // 4-bit half->half, 64x1024, 3.2 -> 2.6 ns per group). tests/backend_test.cpp checks it against
 // vcvtps2ph for every product of a half scale and a code that normal_products admits.
 LOWBIT_ALWAYS_INLINE __m512 round_normal_to_half(__m512 x) noexcept {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 13), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x0fff)));
-  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffffe000u))));
+  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<13>(x), _mm512_set1_epi32(static_cast<int>(0xffffe000u))));
 }
 // The groups among 16 scales (as floats) whose products s * q, q = 0 .. 2^Bits - 1, are all zero or of a
 // normal half magnitude: s is zero, or |s| >= 2^-14 (so |s * q| >= 2^-14 for q >= 1) and
@@ -322,10 +326,7 @@ LOWBIT_ALWAYS_INLINE __m512 biased_code(__m512i codes) noexcept {
 
 // The same rounding, kept in float lanes (no narrowing and widening shuffles): clear the low 16 bits.
 LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<16>(x), _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
 }
 
 // Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
