@@ -168,11 +168,18 @@ LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) 
   return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
 }
 
-// The rounding of s * q to half for lanes that are zero or of a normal half magnitude, with integer
-// operations instead of two conversions, and the scales for which every product is such: as in
-// detail/avx512.hpp, which explains both (tests/backend_test.cpp checks every admitted product).
+// The rounding of s * q to half for lanes that are zero or of a normal half magnitude without two
+// conversions, and the scales for which every product is such (normal_products: as in detail/avx512.hpp,
+// which explains the range). With g = x * (2^13 + 1), g - (g - x) is x rounded to 24 - 13 = 11 significant
+// bits, a normal half's precision (Veltkamp's split; Dekker, "A floating-point technique for extending the
+// available precision", 1971): to nearest, and tests/backend_test.cpp checks for every admitted product
+// that ties go to even and zeros keep their sign. Three float operations instead of the five integer ones
+// of avx512.hpp (Zen 3, 64x1024, 4-bit half->half 5.3 -> 4.8 ns per group, 8-bit 10.6 -> 8.9, 8-bit
+// half->float 13.4 -> 11.6). no_contract keeps the compiler from fusing x * C - x into an FMA and,
+// under -ffast-math, from simplifying g - (g - x) or reassociating it with the bias added next.
 LOWBIT_ALWAYS_INLINE __m256 round_normal_to_half(__m256 x) noexcept {
-  return _mm256_castsi256_ps(_mm256_and_si256(rounded_bits<13>(x), _mm256_set1_epi32(static_cast<int>(0xffffe000u))));
+  const __m256 g = no_contract(_mm256_mul_ps(x, _mm256_set1_ps(8193.0f)));
+  return no_contract(_mm256_sub_ps(g, no_contract(_mm256_sub_ps(g, x))));
 }
 template <int Bits>
 LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
