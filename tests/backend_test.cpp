@@ -196,45 +196,51 @@ TYPED_TEST(Backend, Bits8MatchesScalar) { compare_bits<TypeParam, 8>(); }
 #endif
 
 #if LOWBIT_HAVE_AVX2
-// The AVX2 and AVX-512 kernels round s * q to half without a conversion when normal_products admits the
-// scale (AVX2: Veltkamp's split, AVX-512: integer operations); here, for every half scale and every code of
-// every bit width, against lowbit::half's rounding (which types_test checks against the conversion
-// instructions). The two backends must admit the same scales.
-template <int Bits>
+// The AVX2 kernels round s * q to S without the general conversion when normal_products admits the scale
+// (Veltkamp's split), and the AVX-512 ones to half with integer operations; here, for every scale of S and
+// every code of every bit width, against lowbit::half's or lowbit::bfloat16's rounding (which types_test
+// checks against the conversion instructions). For half, the two backends must admit the same scales.
+template <int Bits, class S>
 std::size_t check_normal_rounding() {
   namespace avx2 = lowbit::detail::avx2;
+  constexpr bool is_half = std::is_same<S, half>::value;
   constexpr int codes = 1 << Bits;
+  const float smallest = is_half ? 0x1p-14f : 0x1p-126f, largest = is_half ? 32768.0f : 0x1p99f;
   std::size_t checked = 0;
   alignas(64) float scales[16], products[16], want[16], got[16];
   for (std::uint32_t first = 0; first < 65536; first += 16) {
-    for (int i = 0; i < 16; ++i) {
-      scales[i] = static_cast<float>(lowbit::half::from_bits(static_cast<std::uint16_t>(first + i)));
-    }
-    const unsigned admitted = avx2::normal_products<Bits>(scales) | avx2::normal_products<Bits>(scales + 8) << 8;
+    for (int i = 0; i < 16; ++i) scales[i] = static_cast<float>(from_bits<S>(first + i));
+    const unsigned admitted = avx2::normal_products<Bits, S>(scales) | avx2::normal_products<Bits, S>(scales + 8) << 8;
 #if LOWBIT_HAVE_AVX512
-    EXPECT_EQ(unsigned{lowbit::detail::avx512::normal_products<Bits>(scales)}, admitted) << "scales from half " << first;
+    if (is_half) {
+      EXPECT_EQ(unsigned{lowbit::detail::avx512::normal_products<Bits>(scales)}, admitted)
+          << "scales from half " << first;
+    }
 #endif
     for (int i = 0; i < 16; ++i) {
       if (((admitted >> i) & 1u) == 0) {
-        EXPECT_FALSE(std::isfinite(scales[i]) && std::fabs(scales[i]) >= 0x1p-14f &&
-                     std::fabs(scales[i]) * static_cast<float>(codes - 1) < 32768.0f)
+        EXPECT_FALSE(std::isfinite(scales[i]) && std::fabs(scales[i]) >= smallest &&
+                     std::fabs(scales[i]) * static_cast<float>(codes - 1) < largest)
             << "scale " << scales[i] << " refused at " << Bits << " bits";
         continue;
       }
       for (int q = 0; q < codes; q += 16) {
         for (int k = 0; k < 16; ++k) {
           products[k] = scales[i] * static_cast<float>((q + k) & (codes - 1));  // exact in float
-          want[k] = static_cast<float>(lowbit::half(products[k]));
+          want[k] = static_cast<float>(S(products[k]));
         }
-        _mm256_store_ps(got, avx2::round_normal_to_half(_mm256_load_ps(products)));
-        _mm256_store_ps(got + 8, avx2::round_normal_to_half(_mm256_load_ps(products + 8)));
+        _mm256_store_ps(got, avx2::round_normal_product<S>(_mm256_load_ps(products)));
+        _mm256_store_ps(got + 8, avx2::round_normal_product<S>(_mm256_load_ps(products + 8)));
         bool same = std::memcmp(got, want, sizeof want) == 0;
 #if LOWBIT_HAVE_AVX512
-        _mm512_store_ps(got, lowbit::detail::avx512::round_normal_to_half(_mm512_load_ps(products)));
-        same = same && std::memcmp(got, want, sizeof want) == 0;
+        if (is_half) {
+          _mm512_store_ps(got, lowbit::detail::avx512::round_normal_to_half(_mm512_load_ps(products)));
+          same = same && std::memcmp(got, want, sizeof want) == 0;
+        }
 #endif
         if (!same) {
-          ADD_FAILURE() << "scale " << scales[i] << ", codes " << q << ".. at " << Bits << " bits";
+          ADD_FAILURE() << lowbit::detail::type_name<S>() << " scale " << scales[i] << ", codes " << q << ".. at "
+                        << Bits << " bits";
           return checked;
         }
         checked += 16;
@@ -244,12 +250,23 @@ std::size_t check_normal_rounding() {
   return checked;
 }
 
+template <class S>
+std::size_t check_normal_rounding_all_bits() {
+  return check_normal_rounding<1, S>() + check_normal_rounding<2, S>() + check_normal_rounding<3, S>() +
+         check_normal_rounding<4, S>() + check_normal_rounding<5, S>() + check_normal_rounding<6, S>() +
+         check_normal_rounding<7, S>() + check_normal_rounding<8, S>();
+}
+
 TEST(X86, HalfRoundingMatchesConversionsForEveryAdmittedProduct) {
-  const std::size_t checked = check_normal_rounding<1>() + check_normal_rounding<2>() + check_normal_rounding<3>() +
-                              check_normal_rounding<4>() + check_normal_rounding<5>() + check_normal_rounding<6>() +
-                              check_normal_rounding<7>() + check_normal_rounding<8>();
+  const std::size_t checked = check_normal_rounding_all_bits<half>();
   std::printf("[ rounding ] %zu products of a half scale and a code rounded alike\n", checked);
   EXPECT_GT(checked, std::size_t{20000000});  // most of the 65,536 scales are admitted at every width
+}
+
+TEST(X86, BFloat16RoundingMatchesConversionsForEveryAdmittedProduct) {
+  const std::size_t checked = check_normal_rounding_all_bits<bfloat16>();
+  std::printf("[ rounding ] %zu products of a bfloat16 scale and a code rounded alike\n", checked);
+  EXPECT_GT(checked, std::size_t{20000000});
 }
 #endif
 

@@ -99,7 +99,8 @@ struct code_pairs {
 template <int Bits>
 LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
   static_assert(Bits >= 5 && Bits <= 8, "a 16-byte load holds the chunk, and the codes need no whole-word shift");
-  static constexpr auto even_windows = dword_byte_windows<Bits, 2, 0, 16>(), odd_windows = dword_byte_windows<Bits, 2, 1, 16>();
+  static constexpr auto even_windows = dword_byte_windows<Bits, 2, 0, 16>();
+  static constexpr auto odd_windows = dword_byte_windows<Bits, 2, 1, 16>();
   static constexpr auto even_shifts = dword_shifts<Bits, 2, 0>(), odd_shifts = dword_shifts<Bits, 2, 1>();
   // 16 bytes from p: at most 16 - 2 * 5 past the chunk, see overread.
   const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -168,32 +169,41 @@ LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) 
   return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
 }
 
-// The rounding of s * q to half for lanes that are zero or of a normal half magnitude without two
-// conversions, and the scales for which every product is such (normal_products: as in detail/avx512.hpp,
-// which explains the range). With g = x * (2^13 + 1), g - (g - x) is x rounded to 24 - 13 = 11 significant
-// bits, a normal half's precision (Veltkamp's split; Dekker, "A floating-point technique for extending the
-// available precision", 1971): to nearest, and tests/backend_test.cpp checks for every admitted product
-// that ties go to even and zeros keep their sign. Three float operations instead of the five integer ones
-// of avx512.hpp (Zen 3, 64x1024, 4-bit half->half 5.3 -> 4.8 ns per group, 8-bit 10.6 -> 8.9, 8-bit
-// half->float 13.4 -> 11.6). no_contract keeps the compiler from fusing x * C - x into an FMA and,
-// under -ffast-math, from simplifying g - (g - x) or reassociating it with the bias added next.
-LOWBIT_ALWAYS_INLINE __m256 round_normal_to_half(__m256 x) noexcept {
-  const __m256 g = no_contract(_mm256_mul_ps(x, _mm256_set1_ps(8193.0f)));
+// The rounding of s * q to S (half or bfloat16) without the general conversions, for the scales whose
+// every product is zero or normal in S: for half, of a normal half magnitude (as in detail/avx512.hpp);
+// for bfloat16, a normal float no larger than 2^100. With g = x * (2^k + 1), g - (g - x) is x rounded to
+// 24 - k significant bits (Veltkamp's split; Dekker, "A floating-point technique for extending the
+// available precision", 1971): k = 13 for half, 16 for bfloat16, which within those ranges is exactly S's
+// precision, and no operation overflows. It rounds to nearest; tests/backend_test.cpp checks for every
+// admitted product of each S that ties go to even and zeros keep their sign. Three float operations
+// instead of five integer ones (Zen 3, 64x1024, ns per group: 4-bit half->half 5.3 -> 4.8, 8-bit 10.6 ->
+// 8.9, 8-bit half->float 13.4 -> 11.6, 8-bit bfloat16->bfloat16 12.7 -> 11.5). no_contract keeps the
+// compiler from fusing x * C - x into an FMA and, under -ffast-math, from simplifying g - (g - x) or
+// reassociating it with the bias added next.
+template <int Dropped>
+LOWBIT_ALWAYS_INLINE __m256 split_round(__m256 x) noexcept {
+  const __m256 g = no_contract(_mm256_mul_ps(x, _mm256_set1_ps(static_cast<float>((1 << Dropped) + 1))));
   return no_contract(_mm256_sub_ps(g, no_contract(_mm256_sub_ps(g, x))));
 }
-template <int Bits>
+template <class S>
+LOWBIT_ALWAYS_INLINE __m256 round_normal_product(__m256 x) noexcept {
+  return split_round<std::is_same<S, half>::value ? 13 : 16>(x);
+}
+template <int Bits, class S>
 LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
+  constexpr bool is_half = std::is_same<S, half>::value;
+  const float smallest = is_half ? 0x1p-14f : 0x1p-126f;
+  const float largest = (is_half ? 65504.0f : 0x1p100f) / static_cast<float>(format::max_code(Bits));
   const __m256 magnitude = _mm256_and_ps(_mm256_load_ps(scales), _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
   const __m256 zero = _mm256_cmp_ps(magnitude, _mm256_setzero_ps(), _CMP_EQ_OQ);
-  const __m256 low = _mm256_cmp_ps(magnitude, _mm256_set1_ps(0x1p-14f), _CMP_GE_OQ);
-  const __m256 high = _mm256_cmp_ps(magnitude, _mm256_set1_ps(65504.0f / static_cast<float>(format::max_code(Bits))),
-                                    _CMP_LE_OQ);
+  const __m256 low = _mm256_cmp_ps(magnitude, _mm256_set1_ps(smallest), _CMP_GE_OQ);
+  const __m256 high = _mm256_cmp_ps(magnitude, _mm256_set1_ps(largest), _CMP_LE_OQ);
   return static_cast<unsigned>(_mm256_movemask_ps(_mm256_or_ps(zero, _mm256_and_ps(low, high))));
 }
 
 // A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
 // value_words<O> 8 packed 16-bit values of O; value_bfloat16_dwords bfloat16 output in 32-bit lanes.
-// NormalProducts (S = half only): normal_products admitted the scale.
+// NormalProducts (S = half or bfloat16): normal_products admitted the scale.
 template <class S, bool NormalProducts = false>
 struct affine_rule {
   using scale_type = S;
@@ -203,11 +213,11 @@ struct affine_rule {
   LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
     if constexpr (std::is_same<S, float>::value) {
       return _mm256_add_ps(no_contract(_mm256_mul_ps(scale, q)), bias);
-    } else if constexpr (std::is_same<S, half>::value) {
-      const __m256 product = _mm256_mul_ps(scale, q);  // exact in float
-      return _mm256_add_ps(NormalProducts ? round_normal_to_half(product) : widen_half(half_bits(product)), bias);
     } else {
-      return _mm256_add_ps(round_to_bfloat16(_mm256_mul_ps(scale, q)), bias);
+      const __m256 product = _mm256_mul_ps(scale, q);  // exact in float
+      if constexpr (NormalProducts) return _mm256_add_ps(round_normal_product<S>(product), bias);
+      else if constexpr (std::is_same<S, half>::value) return _mm256_add_ps(widen_half(half_bits(product)), bias);
+      else return _mm256_add_ps(round_to_bfloat16(product), bias);
     }
   }
 
@@ -476,8 +486,8 @@ struct avx2_kernels {
       if (finite == (1u << n) - 1) {  // no call in this loop: the constant vectors can stay in registers
         const std::uint8_t* batch_codes = codes + first * words * 4;
         O* batch_out = out + first * GroupSize;
-        if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
-          if (avx2::normal_products<Bits>(scale) == 0xffu) {
+        if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
+          if (avx2::normal_products<Bits, S>(scale) == 0xffu) {
             batch<Bits, GroupSize, Stream, avx2::affine_rule<S, true>>(batch_codes, scale, bias, batch_out, n);
             continue;
           }
