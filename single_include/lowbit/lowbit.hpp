@@ -701,7 +701,8 @@ LOWBIT_END_NAMESPACE
 // element with the same operations (see "how a group's outputs are made" below). Why each step is exact is
 // explained in avx512.hpp; the operations here are their 256-bit counterparts: vmulps, then vaddps behind
 // no_contract (never an FMA), vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding
-// for bfloat16.
+// for bfloat16; products of scales whose products are all normal in S are rounded by Veltkamp's split
+// (see round_normal_product).
 
 
 #if LOWBIT_HAVE_AVX2
