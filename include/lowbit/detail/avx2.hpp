@@ -118,20 +118,15 @@ LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-// x's bits plus the increment that rounds them to nearest even at bit Dropped: the high 32 - Dropped bits
-// are then x rounded to Dropped fewer fraction bits (a carry into the exponent is the right result), the
-// low ones garbage. No NaN reaches here: groups with a non-finite scale or bias take the scalar reference.
-template <int Dropped>
-LOWBIT_ALWAYS_INLINE __m256i rounded_bits(__m256 x) noexcept {
+// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
+// here: groups with a non-finite scale or bias take the scalar reference): x's bits plus the rounding
+// increment, so the bfloat16 is the high 16 bits of each lane (a carry into the exponent is the right
+// result) and the low 16 bits are garbage; round_to_bfloat16 clears them to give the value as a float.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_rounded(__m256 x) noexcept {
   const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, Dropped), _mm256_set1_epi32(1));
-  return _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32((1 << (Dropped - 1)) - 1)));
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  return _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
 }
-// float -> bfloat16, round to nearest even, as lowbit::bfloat16 (for every non-NaN value): the bfloat16 in
-// the high 16 bits of each lane (bfloat16_rounded), in the low 16 bits (bfloat16_dwords), or as a float
-// (round_to_bfloat16: the low 16 bits cleared).
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_rounded(__m256 x) noexcept { return rounded_bits<16>(x); }
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept { return _mm256_srli_epi32(bfloat16_rounded(x), 16); }
 LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
   return _mm256_castsi256_ps(_mm256_and_si256(bfloat16_rounded(x), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
 }
