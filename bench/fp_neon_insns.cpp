@@ -1,10 +1,10 @@
 // Instruction counts per element of the NEON fp-mode kernels (mxfp4, nvfp4, mxfp8), for
 // ../shared/tools/qemu-insncount/neon-insns. Each measured kernel runs once over 65,536 elements inside a
-// noinline, flattened function named <kernels>_<mode>_<output type>. Build and count, e.g.:
+// noinline, flattened function named fp_<kernels>_<mode>_<output type>. Build and count, e.g.:
 //
 //   aarch64-linux-gnu-g++ -std=c++17 -O2 -static -march=armv8.6-a+fp16+bf16 -Iinclude \
 //       bench/fp_neon_insns.cpp -o build/fp_neon_insns
-//   ../shared/tools/qemu-insncount/neon-insns --elements 65536 --sym 'fp_kernels_' build/fp_neon_insns
+//   ../shared/tools/qemu-insncount/neon-insns --elements 65536 --sym 'fp_(active|scalar)_kernels_' build/fp_neon_insns
 //
 // Scale codes are ordinary (finite scale factors), as in real checkpoints.
 #include <cstdint>
@@ -18,7 +18,7 @@ constexpr std::size_t kElements = 65536;
 
 template <class Kernels, lowbit::mode M, class O>
 void run(const std::vector<std::uint32_t>& wq, const std::vector<std::uint8_t>& s, std::vector<O>& out) {
-  Kernels::template dequantize<M>(wq.data(), s.data(), out.data(), kElements / lowbit::mode_group_size(M), nullptr);
+  Kernels::template dequantize_fp<M>(wq.data(), s.data(), out.data(), kElements / lowbit::mode_group_size(M), 0.0f);
 }
 }  // namespace
 
@@ -27,7 +27,7 @@ using float_ = float;
 }
 
 #define LOWBIT_FP_MEASURE(kernels, m, O)                                                                  \
-  LOWBIT_NOINLINE __attribute__((flatten)) void kernels##_##m##_##O(                                      \
+  LOWBIT_NOINLINE __attribute__((flatten)) void fp_##kernels##_##m##_##O(                                      \
       const std::vector<std::uint32_t>& wq, const std::vector<std::uint8_t>& s, std::vector<lowbit::O>& o) { \
     run<lowbit::detail::kernels, lowbit::mode::m>(wq, s, o);                                               \
   }
@@ -42,8 +42,8 @@ using float_ = float;
   LOWBIT_FP_MEASURE(kernels, mxfp8, half)       \
   LOWBIT_FP_MEASURE(kernels, mxfp8, bfloat16)
 
-LOWBIT_FP_MEASURE_ALL(active_fp_kernels)
-LOWBIT_FP_MEASURE_ALL(scalar_fp_kernels)
+LOWBIT_FP_MEASURE_ALL(active_kernels)
+LOWBIT_FP_MEASURE_ALL(scalar_kernels)
 
 int main() {
   std::vector<std::uint32_t> wq(kElements / 4);  // enough words for 8 bits
@@ -63,8 +63,8 @@ int main() {
   kernels##_mxfp8_float_(wq, s, fo); \
   kernels##_mxfp8_half(wq, s, ho);   \
   kernels##_mxfp8_bfloat16(wq, s, bo);
-  LOWBIT_FP_CALL_ALL(active_fp_kernels)
-  LOWBIT_FP_CALL_ALL(scalar_fp_kernels)
-  std::printf("backend %s, %zu elements per kernel\n", lowbit::detail::active_fp_kernels::name, kElements);
+  LOWBIT_FP_CALL_ALL(active_kernels)
+  LOWBIT_FP_CALL_ALL(scalar_kernels)
+  std::printf("backend %s, %zu elements per kernel\n", lowbit::detail::active_kernels::name, kElements);
   return 0;
 }

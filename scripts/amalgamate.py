@@ -7,8 +7,9 @@
 Starting at include/lowbit/lowbit.hpp, every lowbit header reached through #include "..." is inlined once,
 each after the headers it includes (depth-first, in the order of its #include lines). Every lowbit header
 is self-contained and guards its own code (the SIMD backends on their compiler macros), so inlining a header
-that was included under an #if, before that point, changes nothing. System includes stay where they are;
-the #pragma once lines collapse into one at the top. Optional adapters (eigen.hpp) are not reached from
+that was included under an #if, before that point, changes nothing. System includes stay where they are,
+and so do the headers' include guards: they are the same macros as in include/, so a program that includes
+both the single header and the multi-file headers gets each definition once. Optional adapters (eigen.hpp) are not reached from
 lowbit.hpp and so are not part of the single header. Python 3 standard library only.
 """
 import argparse
@@ -22,7 +23,6 @@ ENTRY = INCLUDE / "lowbit" / "lowbit.hpp"
 OUTPUT = ROOT / "single_include" / "lowbit" / "lowbit.hpp"
 
 LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\b")
 
 
 def version():
@@ -68,9 +68,8 @@ def dependency_order(entry):
 
 
 def body(path):
-    """path's text without #pragma once and without its lowbit includes (inlined before it)."""
-    lines = [line for line in path.read_text().splitlines()
-             if not PRAGMA_ONCE.match(line) and not LOCAL_INCLUDE.match(line)]
+    """path's text without its lowbit includes (inlined before it)."""
+    lines = [line for line in path.read_text().splitlines() if not LOCAL_INCLUDE.match(line)]
     while lines and not lines[-1].strip():
         lines.pop()
     return "\n".join(lines)
@@ -84,8 +83,8 @@ def amalgamate():
         "// do not edit: change include/lowbit/ and run  python3 scripts/amalgamate.py",
         "//",
         "// Copy this file into your tree as lowbit/lowbit.hpp and #include <lowbit/lowbit.hpp>: it is the",
-        "// whole library, with the same API and macros as include/lowbit/lowbit.hpp (documented below).",
-        "// Do not mix it with the multi-file headers in one program. It contains, in this order:",
+        "// whole library, with the same API and macros as include/lowbit/lowbit.hpp (documented below), and the",
+        "// same include guards, so including both in one program is harmless. It contains, in this order:",
     ]
     parts += [f"//   {name}" for name in names]
     parts += ["#pragma once", "", "#define LOWBIT_SINGLE_HEADER 1"]

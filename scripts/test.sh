@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# test.sh — builds and runs lowbit's whole test suite (Debian 12; installs what it needs):
-#   x86-64: the default build (no -march: scalar), scalar forced on a CPU with FMA, AVX2, AVX-512 and
-#           -march=native, each configuration the CPU can run (a CPU without AVX-512 cannot test the
-#           AVX-512 kernels: Debian 12 packages no user-mode emulator of AVX-512);
-#   aarch64 (cross-compiled, run under qemu-user): baseline armv8-a on a Cortex-A53 (no fp16: a stray
-#           fp16 instruction is a SIGILL), armv8.6-a+fp16+bf16, and clang -mcpu=apple-m1 as Apple
-#           Silicon users build.
+# test.sh [--all] — builds and runs lowbit's tests (Debian 12; installs what it needs).
+#
+#   bash scripts/test.sh         the native configuration: every test, the consumer projects (find_package,
+#                                add_subdirectory, the single header with one compiler command), the single
+#                                header's golden tests, the Eigen adapter and lowbit-convert. A few minutes.
+#   bash scripts/test.sh --all   the whole matrix, as CI runs it (.ci/run), each configuration the CPU runs:
+#     x86-64: the native one; scalar forced on a CPU with FMA; AVX2; AVX-512 (a CPU without it cannot test
+#             the AVX-512 kernels: Debian 12 packages no user-mode emulator of AVX-512); -march=native;
+#     aarch64 (cross-compiled, run under qemu-user): baseline armv8-a on a Cortex-A53 (no fp16: a stray fp16
+#             instruction is a SIGILL), armv8.6-a+fp16+bf16, and clang -mcpu=apple-m1 as Apple Silicon
+#             users build.
 # Every configuration builds lowbit's targets with -Wall -Wextra -Wpedantic -Werror and runs its tests.
-# Set LOWBIT_TEST_CONFIGS to a space-separated subset of the names below to run only those.
+# LOWBIT_TEST_CONFIGS, a space-separated list of the names below, runs only those.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LOWBIT_JOBS:-$(nproc)}"
-only="${LOWBIT_TEST_CONFIGS:-}"
-bash "$root/scripts/deps.sh" build test bench cross clang
+case "${1:-}" in
+  --all) only="${LOWBIT_TEST_CONFIGS:-}" ;;
+  "") only="${LOWBIT_TEST_CONFIGS:-native}" ;;
+  *) echo "usage: bash scripts/test.sh [--all]" >&2; exit 2 ;;
+esac
+if [[ -z "$only" || "$only" == *arm-* ]]; then
+  bash "$root/scripts/deps.sh" build test bench cross clang
+else
+  bash "$root/scripts/deps.sh" build test bench
+fi
+start=$SECONDS
 
 cpu_has() { for f in "$@"; do grep -qw "$f" /proc/cpuinfo || return 1; done; }
 wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
@@ -60,4 +73,4 @@ config arm-fp16 "${arm[@]}" "${o2[@]}" -DCMAKE_CXX_FLAGS="-march=armv8.6-a+fp16+
 config arm-clang "${arm[@]}" -DLOWBIT_CROSS_CXX=clang++-19 -DCMAKE_CXX_FLAGS="-mcpu=apple-m1" -DLOWBIT_QEMU_CPU=max
 
 if wanted native; then "$root/build/native/tests/golden_test" --gtest_brief=1 | grep '\[ golden'; fi
-echo "test.sh: all passed"
+echo "test.sh: all passed ($((SECONDS - start))s)"

@@ -37,7 +37,6 @@ static_assert(lowbit::mode_bits(mode::mxfp4) == 4 && lowbit::mode_group_size(mod
 static_assert(lowbit::mode_bits(mode::nvfp4) == 4 && lowbit::mode_group_size(mode::nvfp4) == 16, "nvfp4");
 static_assert(lowbit::mode_bits(mode::mxfp8) == 8 && lowbit::mode_group_size(mode::mxfp8) == 32, "mxfp8");
 static_assert(lowbit::mode_bits(mode::affine) == 4 && lowbit::mode_group_size(mode::affine) == 64, "MLX defaults");
-static_assert(lowbit::mode_tag<mode::nvfp4>::group_size == 16 && lowbit::mode_tag<mode::mxfp8>::bits == 8, "tags");
 static_assert(!lowbit::is_fp_mode(mode::affine) && lowbit::is_fp_mode(mode::mxfp8), "fp modes");
 
 TEST(FpApi, ParseModeTakesMlxStrings) {

@@ -1,4 +1,4 @@
-// Every SIMD fp kernel set compiled into this build against the scalar fp reference, bit for bit: mxfp4,
+// Every kernel set compiled into this build (lowbit::detail::compiled_kernels) against the scalar fp reference, bit for bit: mxfp4,
 // nvfp4 (without and with global scales, special ones included) and mxfp8 x the three output types x rows
 // {1, 3, 17} x several group counts (odd ones too: the nvfp4 2-byte kernels pair groups) x random code
 // bytes, all 256 scale codes, and pointers offset from vector alignment. Nothing may be written outside
@@ -80,12 +80,11 @@ void compare_one(std::size_t rows, std::size_t groups_per_row, std::size_t out_o
   const float* global_scale = gs.has ? &gs.value : nullptr;
 
   std::vector<O> want(n);
-  lowbit::detail::fp_dequantize_checked<lowbit::detail::scalar_fp_kernels, M>(wq, scales, want.data(), rows, cols,
-                                                                              global_scale);
+  lowbit::detail::dequantize_fp<lowbit::detail::scalar_kernels, M>(wq, scales, want.data(), rows, cols, global_scale);
   const O sentinel = lowbit_test::from_float<O>(-12345.0f);
   std::vector<O> buffer(n + 2 * guard + out_offset, sentinel);
   const std::size_t begin = guard + out_offset;
-  lowbit::detail::fp_dequantize_checked<Kernels, M>(wq, scales, buffer.data() + begin, rows, cols, global_scale);
+  lowbit::detail::dequantize_fp<Kernels, M>(wq, scales, buffer.data() + begin, rows, cols, global_scale);
 
   const std::string where = std::string(Kernels::name) + ": " + lowbit::mode_name(M) + " -> " +
                             lowbit::detail::type_name<O>() + ", " + std::to_string(rows) + " x " +
@@ -100,7 +99,7 @@ void compare_one(std::size_t rows, std::size_t groups_per_row, std::size_t out_o
     if (bits_of(got) == bits_of(want[i])) continue;
     const std::size_t g = i / group_size;
     FAIL() << where << ": first difference at element " << i << " (code "
-           << lowbit::detail::fp_code_at<M>(wq + g * (group_size * lowbit::mode_bits(M) / 32), int(i % group_size))
+           << lowbit::format::code_at(wq, i, lowbit::mode_bits(M))
            << ", scale code " << int(scales[g]) << "): got " << describe(got) << ", scalar reference "
            << describe(want[i]);
   }
@@ -127,8 +126,6 @@ void compare_mode() {
   compare_grid<Kernels, M, bfloat16>();
 }
 
-TEST(FpHarness, ScalarAgainstItselfPasses) { compare_mode<lowbit::detail::scalar_fp_kernels, mode::nvfp4>(); }
-
 TEST(FpHarness, ScaleFactorsOfTheKernelsEqualTheRule) {
   // The integer E8M0 decoding the SIMD kernels use, against the conversions of the reference, all codes.
   using lowbit::detail::fp::e8m0_factor;
@@ -142,37 +139,12 @@ TEST(FpHarness, ScaleFactorsOfTheKernelsEqualTheRule) {
   }
 }
 
-#if LOWBIT_HAVE_AVX512 && LOWBIT_HAVE_AVX2
-#define LOWBIT_FP_KERNEL_SETS lowbit::detail::avx512_fp_kernels, lowbit::detail::avx2_fp_kernels
-#elif LOWBIT_HAVE_AVX512
-#define LOWBIT_FP_KERNEL_SETS lowbit::detail::avx512_fp_kernels
-#elif LOWBIT_HAVE_AVX2
-#define LOWBIT_FP_KERNEL_SETS lowbit::detail::avx2_fp_kernels
-#elif LOWBIT_HAVE_NEON
-#define LOWBIT_FP_KERNEL_SETS lowbit::detail::neon_fp_kernels
-#endif
-
-#ifdef LOWBIT_FP_KERNEL_SETS
 template <class Kernels>
 class FpBackend : public ::testing::Test {};
-using fp_kernel_sets = ::testing::Types<LOWBIT_FP_KERNEL_SETS>;
-struct kernel_set_name {  // test names show the backend: FpBackend/avx512_vbmi.Mxfp4MatchesScalar
-  template <class Kernels>
-  static std::string GetName(int) {
-    std::string name = Kernels::name;
-    for (char& c : name) c = c == '-' ? '_' : c;
-    return name;
-  }
-};
-TYPED_TEST_SUITE(FpBackend, fp_kernel_sets, kernel_set_name);
+TYPED_TEST_SUITE(FpBackend, lowbit_test::compiled_kernel_types, lowbit_test::kernel_set_name);
 
 TYPED_TEST(FpBackend, Mxfp4MatchesScalar) { compare_mode<TypeParam, mode::mxfp4>(); }
 TYPED_TEST(FpBackend, Nvfp4MatchesScalar) { compare_mode<TypeParam, mode::nvfp4>(); }
 TYPED_TEST(FpBackend, Mxfp8MatchesScalar) { compare_mode<TypeParam, mode::mxfp8>(); }
-#endif
-
-TEST(FpBackend, ActiveFpKernelsAreTheActiveBackend) {
-  EXPECT_STREQ(lowbit::detail::active_fp_kernels::name, lowbit::backend_name());
-}
 
 }  // namespace

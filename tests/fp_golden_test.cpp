@@ -32,7 +32,7 @@ class FpGoldenSummary : public ::testing::Environment {
     std::printf("[ golden   ] fp modes, backend %s: dequantize matched MLX bit for bit in %zu files, %zu output "
                 "elements (MLX's wd and wd_f32, and half by the rule); quantize matched in %zu files, %zu packed "
                 "words, %zu scale codes\n",
-                lowbit::detail::active_fp_kernels::name, g_totals.dequantize_files, g_totals.dequantize_elements,
+                lowbit::backend_name(), g_totals.dequantize_files, g_totals.dequantize_elements,
                 g_totals.quantize_files, g_totals.quantize_words, g_totals.quantize_scales);
   }
 };

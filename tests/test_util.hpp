@@ -16,6 +16,10 @@
 
 #include <lowbit/lowbit.hpp>
 
+#ifdef LOWBIT_TEST_SHARED_INSTANCES
+#include "instances.hpp"
+#endif
+
 namespace lowbit_test {
 
 template <class T>
@@ -116,5 +120,36 @@ struct random_source {
     return out;
   }
 };
+
+// The kernel sets this build compiles (lowbit::detail::compiled_kernels) as GoogleTest types, so typed
+// tests run every one of them; test names show the backend (Backend/avx512_vbmi.Bits3MatchesScalar).
+template <class List>
+struct kernel_types;
+template <class... Kernels>
+struct kernel_types<lowbit::detail::kernel_list<Kernels...>> {
+  using type = ::testing::Types<Kernels...>;
+};
+using compiled_kernel_types = kernel_types<lowbit::detail::compiled_kernels>::type;
+struct kernel_set_name {
+  template <class Kernels>
+  static std::string GetName(int) {
+    std::string name = Kernels::name;
+    for (char& c : name) c = c == '-' ? '_' : c;
+    return name;
+  }
+};
+
+// The name lowbit::backend_name() must return for the backend config.hpp selected.
+inline std::string expected_backend_name() {
+#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
+  return LOWBIT_AVX512_VBMI ? "avx512-vbmi" : "avx512";
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
+  return "avx2";
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
+  return std::string("neon") + (LOWBIT_NEON_FP16 ? "-fp16" : "") + (LOWBIT_NEON_BF16 ? "-bf16" : "");
+#else
+  return "scalar";
+#endif
+}
 
 }  // namespace lowbit_test

@@ -556,8 +556,7 @@ class conversion {
     }
   }
 
-  // A floating-point mode layer, in pieces of rows like dequantize_as; each piece's rows are split across
-  // the threads (rows are independent; the fp API has no thread option of its own).
+  // A floating-point mode layer, in pieces of rows like dequantize_as, each split across lowbit's threads.
   template <class O>
   void dequantize_fp(writer& w, const planned_tensor& p) {
     const std::size_t cols = static_cast<std::size_t>(p.cols), rows = static_cast<std::size_t>(p.rows);
@@ -575,13 +574,9 @@ class conversion {
       out.resize(n * cols);
       const auto* wq = aligned(p.source->data + r0 * words * 4, n * words, wq_copy);
       const auto* scales = p.scales->data + r0 * groups;
-      lowbit::options threads;
-      threads.threads = options_.threads;
-      lowbit::detail::run_on_threads(lowbit::detail::thread_count(threads.threads, n * cols), n,
-                                     [&](std::size_t a, std::size_t b) {
-                                       lowbit::dequantize(p.mode, wq + a * words, scales + a * groups,
-                                                          out.data() + a * cols, b - a, cols, global_scale);
-                                     });
+      lowbit::options opt;  // bits and group size: the mode's
+      opt.threads = options_.threads;
+      lowbit::dequantize(p.mode, wq, scales, out.data(), n, cols, opt, global_scale);
       wrote(w, out.data(), out.size() * sizeof(O));
     }
   }

@@ -7,6 +7,17 @@
 //   LOWBIT_FORCE_AVX512    use the AVX-512 F+BW backend  (needs -mavx512f -mavx512bw).
 //   LOWBIT_FORCE_NEON      use the NEON backend          (aarch64).
 //
+// Tuning (the same value in every translation unit of a program):
+//
+//   LOWBIT_STREAMING_THRESHOLD      outputs of at least this many bytes are written with non-temporal stores
+//                                   (default 64 MiB; per call: options::stores).
+//   LOWBIT_MIN_ELEMENTS_PER_THREAD  below this many outputs per thread, fewer threads are used (default 2^20).
+//
+// Detected, and overridable for compilers lowbit does not know:
+//
+//   LOWBIT_HAS_FLOAT16   1 if the compiler has _Float16 in C++ (lowbit then reads and writes it in place).
+//   LOWBIT_MAY_ALIAS     the attribute that lets lowbit::half and lowbit::bfloat16 alias other 2-byte types.
+//
 // Without a LOWBIT_FORCE_* macro the best backend the compiler targets is chosen from its predefined
 // macros: AVX-512 (F+BW), then AVX2 (+F16C), then NEON, else scalar. Forcing a backend the compiler
 // does not target is a compile error, never a silent fallback. At most one LOWBIT_FORCE_* may be set.
@@ -14,7 +25,8 @@
 // Every definition that contains code lives in an inline namespace named after the active backend
 // and its ISA extensions (e.g. lowbit::v0_avx512), so translation units compiled with different
 // -march flags link together without violating the one-definition rule. Users always write lowbit::.
-#pragma once
+#ifndef LOWBIT_CONFIG_HPP
+#define LOWBIT_CONFIG_HPP
 
 #define LOWBIT_VERSION_MAJOR 0
 #define LOWBIT_VERSION_MINOR 1
@@ -124,7 +136,39 @@
   }                          \
   }
 
-// ---- compiler helpers ---------------------------------------------------------------------------
+// ---- tuning ---------------------------------------------------------------------------------------
+#ifndef LOWBIT_STREAMING_THRESHOLD
+// Non-temporal stores bypass the caches, which a result much larger than the last-level cache would only
+// evict, and skip reading each line before writing it; smaller results stay in cache for their consumer.
+// Measured on a 32 MiB-L3 machine: streaming wins by 1.4x at 64 MiB of float output and loses slightly at
+// 32 MiB.
+#define LOWBIT_STREAMING_THRESHOLD (std::size_t{64} << 20)
+#endif
+#ifndef LOWBIT_MIN_ELEMENTS_PER_THREAD
+// Starting a thread costs tens of microseconds; a smaller call runs inline on the caller's thread.
+#define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
+#endif
+
+// ---- compiler features ----------------------------------------------------------------------------
+#ifndef LOWBIT_HAS_FLOAT16  // _Float16 in C++: clang; GCC 12 on x86, GCC 13+ elsewhere
+#if defined(__FLT16_MAX__) && \
+    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ >= 13 || defined(__x86_64__) || defined(__i386__))))
+#define LOWBIT_HAS_FLOAT16 1
+#else
+#define LOWBIT_HAS_FLOAT16 0
+#endif
+#endif
+#ifndef LOWBIT_MAY_ALIAS
+#if defined(__GNUC__) || defined(__clang__)
+// Users hand lowbit arrays of their own 2-byte types (_Float16, Eigen::half, raw uint16_t) to be read in
+// place; may_alias keeps type-based alias analysis from reordering those accesses.
+#define LOWBIT_MAY_ALIAS __attribute__((__may_alias__))
+#else
+#define LOWBIT_MAY_ALIAS
+#endif
+#endif
+
+// ---- compiler helpers (internal) ------------------------------------------------------------------
 // LOWBIT_UNROLL: fully unroll the next loop (its trip count is a compile-time constant).
 #if defined(__clang__)
 #define LOWBIT_UNROLL _Pragma("unroll")
@@ -137,13 +181,12 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))
-#define LOWBIT_RESTRICT __restrict__
 #elif defined(_MSC_VER)
 #define LOWBIT_ALWAYS_INLINE __forceinline
 #define LOWBIT_NOINLINE __declspec(noinline)
-#define LOWBIT_RESTRICT __restrict
 #else
 #define LOWBIT_ALWAYS_INLINE inline
 #define LOWBIT_NOINLINE
-#define LOWBIT_RESTRICT
 #endif
+
+#endif  // LOWBIT_CONFIG_HPP

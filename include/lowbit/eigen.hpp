@@ -29,7 +29,8 @@
 // written; the values are exactly lowbit::dequantize's (bit for bit as MLX).
 //
 // Not part of the single header (single_include/); copy this file next to it to use it there.
-#pragma once
+#ifndef LOWBIT_EIGEN_HPP
+#define LOWBIT_EIGEN_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +61,11 @@ static_assert(sizeof(Eigen::half) == 2 && std::is_trivially_copyable<Eigen::half
 static_assert(sizeof(Eigen::bfloat16) == 2 && std::is_trivially_copyable<Eigen::bfloat16>::value,
               "Eigen::bfloat16 must be 2 trivially copyable bytes");
 
+}  // namespace lowbit
+
+// The adapter's code calls the active backend, so it lives in the backend's ABI namespace like the rest
+// (config.hpp): translation units built with different -march flags then keep their own copies.
+LOWBIT_BEGIN_NAMESPACE
 namespace eigen {
 
 /// A dense row-major matrix: the layout of MLX's arrays and of lowbit's output.
@@ -198,4 +204,8 @@ auto dequantize_matrix(const Eigen::DenseBase<WqDerived>& wq, const Eigen::Dense
 }
 
 }  // namespace eigen
-}  // namespace lowbit
+LOWBIT_END_NAMESPACE
+
+#undef LOWBIT_EIGEN_CHECK_STORAGE
+
+#endif  // LOWBIT_EIGEN_HPP

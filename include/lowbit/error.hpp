@@ -4,7 +4,8 @@
 // lowbit::error is thrown no output byte has been written. Messages name the function, the bad value
 // and what is allowed, e.g.
 //   [lowbit::dequantize] bits 9 is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8
-#pragma once
+#ifndef LOWBIT_ERROR_HPP
+#define LOWBIT_ERROR_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -137,3 +138,5 @@ inline void check_fp_call(const char* function, mode m, std::size_t rows, std::s
 
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_ERROR_HPP

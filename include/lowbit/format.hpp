@@ -11,7 +11,8 @@
 // Because group_size is a multiple of 32, every group starts on a word boundary and a group of
 // group_size codes fills exactly group_size * bits / 32 words; a row of cols elements ends on a word
 // boundary too. The whole matrix is therefore a plain sequence of rows * cols / group_size groups.
-#pragma once
+#ifndef LOWBIT_FORMAT_HPP
+#define LOWBIT_FORMAT_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -69,3 +70,5 @@ LOWBIT_ALWAYS_INLINE void put_code(std::uint32_t* words, std::size_t i, int bits
 
 }  // namespace format
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_FORMAT_HPP

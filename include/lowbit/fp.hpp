@@ -9,6 +9,8 @@
 //   lowbit::dequantize<lowbit::mode::mxfp4>(wq, scales, w.data(), rows, cols);        // mode fixed at compile time
 //   lowbit::dequantize(lowbit::mode::nvfp4, wq, scales, f32.data(), rows, cols, &g);  // nvfp4, global scale g
 //   lowbit::quantize(lowbit::mode::mxfp8, w.data(), wq, scales, rows, cols);          // MLX's quantize, bit for bit
+//   lowbit::options opt;  opt.threads = 0;                                            // threads, executor, stores
+//   lowbit::dequantize(lowbit::mode::mxfp4, wq, scales, w.data(), rows, cols, opt);
 //
 //   // From MLX's config.json ("quantization": {"mode": "mxfp4", "bits": 4, "group_size": 32}):
 //   const lowbit::mode m = lowbit::parse_mode(mode_string);   // throws lowbit::error for an unknown name
@@ -32,7 +34,7 @@
 // ---- What MLX computes (the rules lowbit follows) -------------------------------------------------------
 // Ground truth: MLX's CPU output in tests/data/mlx-golden (ml-explore/mlx 846d176, 2026-08-22), which
 // tests/fp_golden_test.cpp reproduces bit for bit through this API; where those files are silent, MLX's
-// source (mlx/backend/cpu/quantized.cpp, mlx/backend/cpu/unary_ops.h, mlx/ops.cpp) and lowbit's SPEC §7.
+// source (mlx/backend/cpu/quantized.cpp, mlx/backend/cpu/unary_ops.h, mlx/ops.cpp).
 //
 // Dequantize (detail/fp_numeric.hpp), in the OUTPUT type O — not in float32:
 //   * the element is its E2M1 or E4M3 value, exact in every O;
@@ -41,8 +43,8 @@
 //     half output codes below 103 give 0 and codes above 142 give +Inf;
 //   * out = round_O(scale * value): one rounding to O. (Golden: wd in bfloat16 and wd_f32 in float32,
 //     all 9 files without a global scale, match this and only this.)
-//   * E4M3 has no Inf and no NaN: 0x7F / 0xFF decode to ±480 (SPEC §7; MLX's FP8 lookup table). The
-//     golden files contain no 0x7F byte, so this one rule is from SPEC/MLX source, not from data.
+//   * E4M3 has no Inf and no NaN: 0x7F / 0xFF decode to ±480 (MLX's FP8 lookup table). The golden files
+//     contain no 0x7F byte, so this one rule is from MLX's source, not from data.
 //   * nvfp4 with a global scale g (float32): scale = float(e4m3(c)) * float(g / 2688), 2688 = 448 * 6,
 //     computed in float32, and out = convert_O(float(scale * value)). MLX returns float32 here (golden:
 //     wd and wd_f32 of the 3 *_gscale files match; (e4m3(c) / 2688) * g matches them too, the order used
@@ -51,7 +53,7 @@
 //     default NaN (x86: sign bit set; ARM: clear), as MLX on the same platform. A NaN global scale
 //     propagates.
 //
-// Quantize (detail/fp_scalar.hpp, fp_quantize_groups), in the INPUT type T = float, half or bfloat16,
+// Quantize (detail/scalar/fp.hpp, fp_quantize_groups), in the INPUT type T = float, half or bfloat16,
 // exactly as MLX's fp_quantize (golden: wq and scales of all 12 fp files match bit for bit):
 //   * amax = max |w| of the group; s = round_T(amax / maxval), maxval 6 (fp4) or 448 (mxfp8);
 //   * mxfp4, mxfp8: e = 0 if s == 0, else rint(round_T(log2(s))) (ties to even), scale code = e + 127
@@ -80,37 +82,22 @@
 // The same as affine (lowbit::backend_name()): per-group tables of the 16 exact E2M1 outputs looked up with
 // vpermps/vpermw (AVX-512), vpermps/pshufb (AVX2) or tbl (NEON); mxfp8 decodes E4M3 through binary16
 // conversions. All are bit-identical to lowbit::scalar::dequantize.
-#pragma once
+#ifndef LOWBIT_FP_HPP
+#define LOWBIT_FP_HPP
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "config.hpp"
-#include "detail/fp_backend.hpp"
-#include "detail/fp_driver.hpp"
+#include "detail/backends.hpp"
+#include "detail/driver.hpp"
 #include "error.hpp"
 #include "mode.hpp"
+#include "parallel.hpp"
 #include "types.hpp"
 
-#define LOWBIT_CHECK_FP_TYPE(T)                                                                          \
-  static_assert(::lowbit::detail::is_storage_type<T>::value,                                               \
-                "lowbit: the element type must be float, lowbit::half, lowbit::bfloat16, or a type "        \
-                "lowbit::storage_of maps onto one of them")
-
 LOWBIT_BEGIN_NAMESPACE
-
-namespace detail {
-// A user's array as the lowbit storage type it shares a layout with (types.hpp).
-template <class T>
-LOWBIT_ALWAYS_INLINE const storage_t<T>* fp_storage(const T* p) noexcept {
-  return reinterpret_cast<const storage_t<T>*>(p);
-}
-template <class T>
-LOWBIT_ALWAYS_INLINE storage_t<T>* fp_storage(T* p) noexcept {
-  return reinterpret_cast<storage_t<T>*>(p);
-}
-}  // namespace detail
 
 /// Dequantizes a rows x cols matrix of fp mode m (mxfp4, nvfp4, mxfp8): out = scale * value as MLX computes
 /// it (see the top of this file). global_scale: nullptr, or for nvfp4 a pointer to the float32 global scale.
@@ -118,9 +105,18 @@ LOWBIT_ALWAYS_INLINE storage_t<T>* fp_storage(T* p) noexcept {
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_runtime<detail::active_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
-                                                           global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+}
+
+/// The same with threads (lowbit's or an executor of yours) and the store policy in `opt` (parallel.hpp);
+/// opt.bits and opt.group_size are not used: the mode fixes them. Bit-identical to the call above.
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
+                                                opt);
 }
 
 /// The same with the mode fixed at compile time: lowbit::dequantize<lowbit::mode::nvfp4>(wq, scales, out, r, c).
@@ -128,9 +124,8 @@ template <mode M, class OutT>
 void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows, std::size_t cols,
                 const float* global_scale = nullptr) {
   static_assert(is_fp_mode(M), "lowbit: dequantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is dequantize<Bits, GroupSize>");
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_checked<detail::active_fp_kernels, M>(wq, scales, detail::fp_storage(out), rows, cols,
-                                                              global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels, M>(wq, scales, detail::as_storage(out), rows, cols, global_scale);
 }
 
 /// Quantizes a rows x cols matrix w (T = float, half, bfloat16, or a type storage_of maps onto one) in fp mode
@@ -140,8 +135,8 @@ void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, 
 template <class T>
 void quantize(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
               const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(T);
-  detail::fp_quantize_runtime(m, detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+  detail::check_element_type<T>();
+  detail::quantize_fp(m, detail::as_storage(w), wq, scales, rows, cols, global_scale);
 }
 
 /// The same with the mode fixed at compile time.
@@ -149,8 +144,8 @@ template <mode M, class T>
 void quantize(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
               const float* global_scale = nullptr) {
   static_assert(is_fp_mode(M), "lowbit: quantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is quantize(w, wq, scales, biases, ...)");
-  LOWBIT_CHECK_FP_TYPE(T);
-  detail::fp_quantize_checked<M>(detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+  detail::check_element_type<T>();
+  detail::quantize_fp<M>(detail::as_storage(w), wq, scales, rows, cols, global_scale);
 }
 
 /// Parses MLX's mode string ("affine", "mxfp4", "nvfp4", "mxfp8"); throws lowbit::error for anything else.
@@ -169,11 +164,19 @@ namespace scalar {
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_runtime<detail::scalar_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
-                                                           global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+}
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
+                                                opt);
 }
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar
 
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_FP_HPP

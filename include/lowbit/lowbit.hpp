@@ -31,35 +31,27 @@
 // GroupSize with a static_assert and checks the rest like the run-time one. Nothing is written to any
 // output when an error is thrown.
 //
+// Threads, your own executor and the store policy: the overloads taking lowbit::options (parallel.hpp).
+// The floating-point modes mxfp4, nvfp4 and mxfp8: fp.hpp. The format and numeric contract in full:
+// docs/format.md.
+//
 // Backends: the best SIMD kernels the compiler targets (AVX-512, AVX2, NEON) are chosen at compile time;
 // all are bit-identical to the scalar reference, lowbit::scalar::dequantize. See config.hpp to force one,
 // and lowbit::backend_name() for the active one.
-#pragma once
+#ifndef LOWBIT_LOWBIT_HPP
+#define LOWBIT_LOWBIT_HPP
 
 #include <cstddef>
 #include <cstdint>
 
 #include "config.hpp"
-#include "detail/backend.hpp"
+#include "detail/backends.hpp"
 #include "detail/driver.hpp"
 #include "error.hpp"
 #include "format.hpp"
 #include "fp.hpp"  // the floating-point modes: mxfp4, nvfp4, mxfp8
 #include "parallel.hpp"
 #include "types.hpp"
-
-#define LOWBIT_CHECK_TYPES(ScaleT, OutT)                                                                    \
-  static_assert(::lowbit::detail::is_storage_type<ScaleT>::value,                                          \
-                "lowbit: ScaleT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of " \
-                "maps onto one of them");                                                                   \
-  static_assert(::lowbit::detail::is_storage_type<OutT>::value,                                            \
-                "lowbit: OutT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of "   \
-                "maps onto one of them")
-
-#define LOWBIT_CHECK_CONFIG(Bits, GroupSize)                                                              \
-  static_assert(::lowbit::format::is_supported_bits(Bits),                                                \
-                "lowbit: Bits must be between 1 and 8 (MLX ships 2, 3, 4, 5, 6 and 8).");                 \
-  static_assert(::lowbit::format::is_supported_group_size(GroupSize), "lowbit: GroupSize must be 32, 64 or 128.")
 
 LOWBIT_BEGIN_NAMESPACE
 
@@ -68,33 +60,28 @@ LOWBIT_BEGIN_NAMESPACE
 template <int Bits, int GroupSize, class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols) {
-  LOWBIT_CHECK_CONFIG(Bits, GroupSize);
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_checked<detail::active_kernels, Bits, GroupSize>(
+  detail::check_config<Bits, GroupSize>();
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::active_kernels, Bits, GroupSize>(
       wq, detail::as_storage(scales), detail::as_storage(biases), detail::as_storage(out), rows, cols);
 }
 
-/// Dequantizes a rows x cols matrix with bits and group_size given at run time (MLX's defaults: 4, 64).
-/// Throws lowbit::error for any invalid argument (see the top of this file).
-template <class ScaleT, class OutT>
-void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
-                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  options opt;
-  opt.bits = bits;
-  opt.group_size = group_size;
-  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
-}
-
-/// The same, with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
-/// `opt` (parallel.hpp). Bit-identical to the single-threaded call.
+/// The same with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
+/// `opt` (parallel.hpp). Bit-identical to the single-threaded call. Throws lowbit::error for any invalid
+/// argument (see the top of this file).
 template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                    detail::as_storage(out), rows, cols, opt);
+}
+
+/// Dequantizes a rows x cols matrix with bits and group_size given at run time (MLX's defaults: 4, 64).
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
+  dequantize(wq, scales, biases, out, rows, cols, detail::config_options(bits, group_size));
 }
 
 /// Quantizes a rows x cols matrix w exactly as MLX's quantize(w, group_size, bits) does on its CPU
@@ -104,12 +91,13 @@ void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* bia
 template <class T>
 void quantize(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
               int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(T, T);
-  detail::quantize_runtime(detail::as_storage(w), wq, detail::as_storage(scales), detail::as_storage(biases), rows,
-                           cols, bits, group_size);
+  detail::check_types<T, T>();
+  detail::quantize_affine(detail::as_storage(w), wq, detail::as_storage(scales), detail::as_storage(biases), rows,
+                          cols, bits, group_size);
 }
 
-/// The name of the active backend: "scalar", "avx2", "avx512", "neon", "neon-fp16" or "neon-fp16-bf16".
+/// The name of the active backend: "scalar", "avx2", "avx512", "avx512-vbmi", "neon", "neon-fp16",
+/// "neon-bf16" or "neon-fp16-bf16".
 inline const char* backend_name() noexcept { return detail::active_kernels::name; }
 
 /// The scalar reference, always compiled: the same API, one element at a time, no SIMD. Every backend is
@@ -118,32 +106,26 @@ namespace scalar {
 template <int Bits, int GroupSize, class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols) {
-  LOWBIT_CHECK_CONFIG(Bits, GroupSize);
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_checked<detail::scalar_kernels, Bits, GroupSize>(
+  detail::check_config<Bits, GroupSize>();
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::scalar_kernels, Bits, GroupSize>(
       wq, detail::as_storage(scales), detail::as_storage(biases), detail::as_storage(out), rows, cols);
 }
-
-template <class ScaleT, class OutT>
-void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
-                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  options opt;
-  opt.bits = bits;
-  opt.group_size = group_size;
-  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
-}
-
 template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                    detail::as_storage(out), rows, cols, opt);
 }
-
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
+  scalar::dequantize(wq, scales, biases, out, rows, cols, detail::config_options(bits, group_size));
+}
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar
 
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_LOWBIT_HPP

@@ -8,7 +8,8 @@
 //
 // The floating-point modes fix bits and group size; affine takes them as parameters (MLX's defaults:
 // 4 bits, group size 64). The numeric rules of the fp modes are documented in fp.hpp.
-#pragma once
+#ifndef LOWBIT_MODE_HPP
+#define LOWBIT_MODE_HPP
 
 #include <initializer_list>
 #include <string_view>
@@ -19,14 +20,6 @@ namespace lowbit {
 
 /// MLX's quantization mode (`mlx.core.quantize(..., mode=...)`). The enumerators' names are MLX's strings.
 enum class mode : int { affine = 0, mxfp4 = 1, nvfp4 = 2, mxfp8 = 3 };
-
-/// A mode as a compile-time constant, with its facts: lowbit::mode_tag<lowbit::mode::mxfp4>::group_size.
-template <mode M>
-struct mode_tag {
-  static constexpr mode value = M;
-  static constexpr int bits = M == mode::mxfp8 ? 8 : 4;                                 // affine: MLX default
-  static constexpr int group_size = M == mode::nvfp4 ? 16 : M == mode::affine ? 64 : 32;  // affine: MLX default
-};
 
 }  // namespace lowbit
 
@@ -72,3 +65,5 @@ constexpr bool try_parse_mode(std::string_view name, mode& out) noexcept {
 }
 
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_MODE_HPP

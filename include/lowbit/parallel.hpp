@@ -14,7 +14,8 @@
 //
 // The result is bit-identical whatever the threads, executor or store policy: the matrix is split at group
 // boundaries and every group is computed the same way.
-#pragma once
+#ifndef LOWBIT_PARALLEL_HPP
+#define LOWBIT_PARALLEL_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -24,22 +25,6 @@
 
 #include "config.hpp"
 #include "format.hpp"
-
-#ifndef LOWBIT_STREAMING_THRESHOLD
-/// Outputs of at least this many bytes are written with non-temporal (streaming) stores when the backend
-/// has them: they bypass the caches, which a result much larger than the last-level cache would only
-/// evict, and they skip reading each line before writing it. Smaller results stay in cache for their
-/// consumer. Measured on a 32 MiB-L3 machine: streaming wins by 1.4x at 64 MiB of float output and loses
-/// slightly at 32 MiB. Override by defining the macro (the same value in every translation unit), or per
-/// call with options::stores.
-#define LOWBIT_STREAMING_THRESHOLD (std::size_t{64} << 20)
-#endif
-
-#ifndef LOWBIT_MIN_ELEMENTS_PER_THREAD
-/// Below this many output elements per thread, lowbit uses fewer threads (and a smaller call runs inline
-/// on the caller's thread): starting a thread costs tens of microseconds.
-#define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
-#endif
 
 namespace lowbit {
 
@@ -54,10 +39,10 @@ enum class store_policy {
   streaming,  ///< non-temporal stores where the backend has them (x86), ordinary ones elsewhere
 };
 
-/// Options of the run-time dequantize overload that takes them.
+/// Options of the dequantize overloads that take them (affine and fp modes).
 struct options {
-  int bits = default_bits;
-  int group_size = default_group_size;
+  int bits = default_bits;              ///< affine only: an fp mode fixes its own
+  int group_size = default_group_size;  ///< affine only
   /// Threads lowbit starts for this call (the caller's thread is one of them); 0 means one per hardware
   /// thread. Fewer are used when the matrix is small (LOWBIT_MIN_ELEMENTS_PER_THREAD).
   unsigned threads = 1;
@@ -99,3 +84,5 @@ inline unsigned thread_count(unsigned requested, std::size_t elements) noexcept 
 
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_PARALLEL_HPP

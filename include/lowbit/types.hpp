@@ -17,29 +17,14 @@
 //
 // lowbit::storage_of<T> maps the 2-byte types other code uses (_Float16, __fp16, __bf16, and Eigen's
 // types when <lowbit/eigen.hpp> is included) onto these, so lowbit can read and write them in place.
-#pragma once
+#ifndef LOWBIT_TYPES_HPP
+#define LOWBIT_TYPES_HPP
 
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
 #include "config.hpp"
-
-// LOWBIT_HAS_FLOAT16: the compiler has _Float16 in C++ (clang; GCC 12 on x86, GCC 13+ elsewhere).
-#if defined(__FLT16_MAX__) && \
-    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ >= 13 || defined(__x86_64__) || defined(__i386__))))
-#define LOWBIT_HAS_FLOAT16 1
-#else
-#define LOWBIT_HAS_FLOAT16 0
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-// Users hand lowbit arrays of their own 2-byte types (_Float16, Eigen::half, raw uint16_t) to be read
-// in place; may_alias keeps type-based alias analysis from reordering those accesses.
-#define LOWBIT_MAY_ALIAS __attribute__((__may_alias__))
-#else
-#define LOWBIT_MAY_ALIAS
-#endif
 
 namespace lowbit {
 
@@ -202,3 +187,5 @@ constexpr const char* type_name() noexcept {
 }
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_TYPES_HPP

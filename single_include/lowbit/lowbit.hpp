@@ -2,29 +2,33 @@
 // do not edit: change include/lowbit/ and run  python3 scripts/amalgamate.py
 //
 // Copy this file into your tree as lowbit/lowbit.hpp and #include <lowbit/lowbit.hpp>: it is the
-// whole library, with the same API and macros as include/lowbit/lowbit.hpp (documented below).
-// Do not mix it with the multi-file headers in one program. It contains, in this order:
+// whole library, with the same API and macros as include/lowbit/lowbit.hpp (documented below), and the
+// same include guards, so including both in one program is harmless. It contains, in this order:
 //   lowbit/config.hpp
-//   lowbit/format.hpp
-//   lowbit/types.hpp
-//   lowbit/detail/numeric.hpp
-//   lowbit/detail/scalar.hpp
-//   lowbit/detail/x86_stream.hpp
-//   lowbit/detail/avx2.hpp
-//   lowbit/detail/avx512.hpp
-//   lowbit/detail/neon.hpp
-//   lowbit/detail/backend.hpp
 //   lowbit/mode.hpp
+//   lowbit/types.hpp
+//   lowbit/format.hpp
+//   lowbit/detail/numeric.hpp
+//   lowbit/detail/scalar/affine.hpp
+//   lowbit/detail/arm_neon/ops.hpp
+//   lowbit/detail/arm_neon/affine.hpp
+//   lowbit/detail/fp_numeric.hpp
+//   lowbit/detail/scalar/fp.hpp
+//   lowbit/detail/arm_neon/fp.hpp
+//   lowbit/detail/arm_neon/kernels.hpp
+//   lowbit/detail/scalar/kernels.hpp
+//   lowbit/detail/x86_avx2/ops.hpp
+//   lowbit/detail/x86_avx2/affine.hpp
+//   lowbit/detail/x86_avx2/fp.hpp
+//   lowbit/detail/x86_avx2/kernels.hpp
+//   lowbit/detail/x86_avx512/ops.hpp
+//   lowbit/detail/x86_avx512/affine.hpp
+//   lowbit/detail/x86_avx512/fp.hpp
+//   lowbit/detail/x86_avx512/kernels.hpp
+//   lowbit/detail/backends.hpp
 //   lowbit/error.hpp
 //   lowbit/parallel.hpp
 //   lowbit/detail/driver.hpp
-//   lowbit/detail/fp_numeric.hpp
-//   lowbit/detail/fp_scalar.hpp
-//   lowbit/detail/fp_avx2.hpp
-//   lowbit/detail/fp_avx512.hpp
-//   lowbit/detail/fp_neon.hpp
-//   lowbit/detail/fp_backend.hpp
-//   lowbit/detail/fp_driver.hpp
 //   lowbit/fp.hpp
 //   lowbit/lowbit.hpp
 #pragma once
@@ -42,6 +46,17 @@
 //   LOWBIT_FORCE_AVX512    use the AVX-512 F+BW backend  (needs -mavx512f -mavx512bw).
 //   LOWBIT_FORCE_NEON      use the NEON backend          (aarch64).
 //
+// Tuning (the same value in every translation unit of a program):
+//
+//   LOWBIT_STREAMING_THRESHOLD      outputs of at least this many bytes are written with non-temporal stores
+//                                   (default 64 MiB; per call: options::stores).
+//   LOWBIT_MIN_ELEMENTS_PER_THREAD  below this many outputs per thread, fewer threads are used (default 2^20).
+//
+// Detected, and overridable for compilers lowbit does not know:
+//
+//   LOWBIT_HAS_FLOAT16   1 if the compiler has _Float16 in C++ (lowbit then reads and writes it in place).
+//   LOWBIT_MAY_ALIAS     the attribute that lets lowbit::half and lowbit::bfloat16 alias other 2-byte types.
+//
 // Without a LOWBIT_FORCE_* macro the best backend the compiler targets is chosen from its predefined
 // macros: AVX-512 (F+BW), then AVX2 (+F16C), then NEON, else scalar. Forcing a backend the compiler
 // does not target is a compile error, never a silent fallback. At most one LOWBIT_FORCE_* may be set.
@@ -49,6 +64,8 @@
 // Every definition that contains code lives in an inline namespace named after the active backend
 // and its ISA extensions (e.g. lowbit::v0_avx512), so translation units compiled with different
 // -march flags link together without violating the one-definition rule. Users always write lowbit::.
+#ifndef LOWBIT_CONFIG_HPP
+#define LOWBIT_CONFIG_HPP
 
 #define LOWBIT_VERSION_MAJOR 0
 #define LOWBIT_VERSION_MINOR 1
@@ -158,7 +175,39 @@
   }                          \
   }
 
-// ---- compiler helpers ---------------------------------------------------------------------------
+// ---- tuning ---------------------------------------------------------------------------------------
+#ifndef LOWBIT_STREAMING_THRESHOLD
+// Non-temporal stores bypass the caches, which a result much larger than the last-level cache would only
+// evict, and skip reading each line before writing it; smaller results stay in cache for their consumer.
+// Measured on a 32 MiB-L3 machine: streaming wins by 1.4x at 64 MiB of float output and loses slightly at
+// 32 MiB.
+#define LOWBIT_STREAMING_THRESHOLD (std::size_t{64} << 20)
+#endif
+#ifndef LOWBIT_MIN_ELEMENTS_PER_THREAD
+// Starting a thread costs tens of microseconds; a smaller call runs inline on the caller's thread.
+#define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
+#endif
+
+// ---- compiler features ----------------------------------------------------------------------------
+#ifndef LOWBIT_HAS_FLOAT16  // _Float16 in C++: clang; GCC 12 on x86, GCC 13+ elsewhere
+#if defined(__FLT16_MAX__) && \
+    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ >= 13 || defined(__x86_64__) || defined(__i386__))))
+#define LOWBIT_HAS_FLOAT16 1
+#else
+#define LOWBIT_HAS_FLOAT16 0
+#endif
+#endif
+#ifndef LOWBIT_MAY_ALIAS
+#if defined(__GNUC__) || defined(__clang__)
+// Users hand lowbit arrays of their own 2-byte types (_Float16, Eigen::half, raw uint16_t) to be read in
+// place; may_alias keeps type-based alias analysis from reordering those accesses.
+#define LOWBIT_MAY_ALIAS __attribute__((__may_alias__))
+#else
+#define LOWBIT_MAY_ALIAS
+#endif
+#endif
+
+// ---- compiler helpers (internal) ------------------------------------------------------------------
 // LOWBIT_UNROLL: fully unroll the next loop (its trip count is a compile-time constant).
 #if defined(__clang__)
 #define LOWBIT_UNROLL _Pragma("unroll")
@@ -171,88 +220,86 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))
-#define LOWBIT_RESTRICT __restrict__
 #elif defined(_MSC_VER)
 #define LOWBIT_ALWAYS_INLINE __forceinline
 #define LOWBIT_NOINLINE __declspec(noinline)
-#define LOWBIT_RESTRICT __restrict
 #else
 #define LOWBIT_ALWAYS_INLINE inline
 #define LOWBIT_NOINLINE
-#define LOWBIT_RESTRICT
 #endif
 
-// ======== lowbit/format.hpp ===============================================================================
+#endif  // LOWBIT_CONFIG_HPP
 
-// lowbit/format.hpp — the MLX affine packing, as facts in one place.
+// ======== lowbit/mode.hpp =================================================================================
+
+// lowbit/mode.hpp — MLX's quantization modes, as facts: names, bits, group sizes (MLX's `mode=` argument).
 //
-// A weight matrix of rows x cols elements is quantized in groups of group_size consecutive elements of
-// a row; each group has one scale and one bias. The packed codes wq are rows x (cols * bits / 32)
-// uint32 words. Each row is one LSB-first bit stream: element i of a row occupies stream bits
-// [i*bits, i*bits + bits), and stream bit k is bit k % 32 of word k / 32. Words are little-endian, so
-// the stream is LSB-first in bytes too. For bits 3, 5, 6 and 7, codes straddle word boundaries
-// (source: MLX's quantize, mlx/backend/cpu/quantized.cpp, packs 8 codes per 3 bytes for 3 bits, 8 per
-// 5 bytes for 5 bits and 4 per 3 bytes for 6 bits, which is exactly this stream).
+//   mode     bits  group  values                scale (one uint8 per group)     biases
+//   affine   2..8  32/64/128  integer codes     ScaleT (float, half, bfloat16)  yes
+//   mxfp4    4     32     FP4 E2M1              E8M0 (a power of two)           no
+//   nvfp4    4     16     FP4 E2M1              FP8 E4M3 (+ optional float32 global scale)
+//   mxfp8    8     32     FP8 E4M3              E8M0                            no
 //
-// Because group_size is a multiple of 32, every group starts on a word boundary and a group of
-// group_size codes fills exactly group_size * bits / 32 words; a row of cols elements ends on a word
-// boundary too. The whole matrix is therefore a plain sequence of rows * cols / group_size groups.
+// The floating-point modes fix bits and group size; affine takes them as parameters (MLX's defaults:
+// 4 bits, group size 64). The numeric rules of the fp modes are documented in fp.hpp.
+#ifndef LOWBIT_MODE_HPP
+#define LOWBIT_MODE_HPP
 
-#include <cstddef>
-#include <cstdint>
+#include <initializer_list>
+#include <string_view>
 
+
+namespace lowbit {
+
+/// MLX's quantization mode (`mlx.core.quantize(..., mode=...)`). The enumerators' names are MLX's strings.
+enum class mode : int { affine = 0, mxfp4 = 1, nvfp4 = 2, mxfp8 = 3 };
+
+}  // namespace lowbit
 
 LOWBIT_BEGIN_NAMESPACE
 
-/// MLX's defaults.
-constexpr int default_bits = 4;
-constexpr int default_group_size = 64;
-
-namespace format {
-
-/// Bit widths lowbit reads and writes: 1..8. MLX itself ships 2, 3, 4, 5, 6 and 8; 1 and 7 use the
-/// same packing rule.
-constexpr bool is_supported_bits(int bits) noexcept { return bits >= 1 && bits <= 8; }
-/// Bit widths MLX itself supports (the golden data covers these).
-constexpr bool is_mlx_bits(int bits) noexcept { return bits >= 2 && bits <= 8 && bits != 7; }
-/// Group sizes MLX supports for the affine mode.
-constexpr bool is_supported_group_size(int group_size) noexcept {
-  return group_size == 32 || group_size == 64 || group_size == 128;
+/// True for the modes lowbit knows (a lowbit::mode cast from an arbitrary integer may be none of them).
+constexpr bool is_valid_mode(mode m) noexcept {
+  return m == mode::affine || m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8;
 }
 
-/// The largest code of a bits-wide value: 2^bits - 1.
-constexpr std::uint32_t max_code(int bits) noexcept { return (1u << bits) - 1u; }
-/// uint32 words holding one group's codes.
-constexpr std::size_t words_per_group(int bits, int group_size) noexcept {
-  return static_cast<std::size_t>(group_size) * static_cast<std::size_t>(bits) / 32;
-}
-/// uint32 words of one packed row of cols elements (cols a multiple of 32).
-constexpr std::size_t words_per_row(std::size_t cols, int bits) noexcept {
-  return cols / 32 * static_cast<std::size_t>(bits);
+/// True for mxfp4, nvfp4 and mxfp8: the modes with uint8 scales, no biases, and fixed bits and group size.
+constexpr bool is_fp_mode(mode m) noexcept { return m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8; }
+
+/// Bits per element: 4 for mxfp4 and nvfp4, 8 for mxfp8; for affine, MLX's default (4).
+constexpr int mode_bits(mode m) noexcept { return m == mode::mxfp8 ? 8 : 4; }
+
+/// Elements per scale: 32 for mxfp4 and mxfp8, 16 for nvfp4; for affine, MLX's default (64).
+constexpr int mode_group_size(mode m) noexcept {
+  return m == mode::nvfp4 ? 16 : m == mode::affine ? 64 : 32;
 }
 
-/// The code of element i of a packed stream starting at words[0]. Reads word (i*bits)/32 and, only when
-/// the code straddles into it, the next word.
-LOWBIT_ALWAYS_INLINE std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
-  const std::size_t bit = i * static_cast<std::size_t>(bits);
-  const std::size_t word = bit / 32;
-  const unsigned offset = static_cast<unsigned>(bit % 32);
-  std::uint64_t window = words[word];
-  if (offset + static_cast<unsigned>(bits) > 32) window |= static_cast<std::uint64_t>(words[word + 1]) << 32;
-  return static_cast<std::uint32_t>(window >> offset) & max_code(bits);
+/// MLX's name of the mode: "affine", "mxfp4", "nvfp4", "mxfp8" ("invalid" for an out-of-range value).
+constexpr const char* mode_name(mode m) noexcept {
+  switch (m) {
+    case mode::affine: return "affine";
+    case mode::mxfp4: return "mxfp4";
+    case mode::nvfp4: return "nvfp4";
+    case mode::mxfp8: return "mxfp8";
+  }
+  return "invalid";
 }
 
-/// Writes code (< 2^bits) as element i of a packed stream; the stream's words must start at zero.
-LOWBIT_ALWAYS_INLINE void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
-  const std::size_t bit = i * static_cast<std::size_t>(bits);
-  const std::size_t word = bit / 32;
-  const unsigned offset = static_cast<unsigned>(bit % 32);
-  words[word] |= code << offset;
-  if (offset + static_cast<unsigned>(bits) > 32) words[word + 1] |= code >> (32 - offset);
+/// Parses MLX's mode string (exact, lower case, as MLX writes it in config.json) without throwing.
+/// Returns false and leaves `out` unchanged for anything else. The throwing form is lowbit::parse_mode.
+constexpr bool try_parse_mode(std::string_view name, mode& out) noexcept {
+  for (mode m : {mode::affine, mode::mxfp4, mode::nvfp4, mode::mxfp8}) {
+    if (name == mode_name(m)) {
+      out = m;
+      return true;
+    }
+  }
+  return false;
 }
 
-}  // namespace format
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_MODE_HPP
 
 // ======== lowbit/types.hpp ================================================================================
 
@@ -275,27 +322,13 @@ LOWBIT_END_NAMESPACE
 //
 // lowbit::storage_of<T> maps the 2-byte types other code uses (_Float16, __fp16, __bf16, and Eigen's
 // types when <lowbit/eigen.hpp> is included) onto these, so lowbit can read and write them in place.
+#ifndef LOWBIT_TYPES_HPP
+#define LOWBIT_TYPES_HPP
 
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
-
-// LOWBIT_HAS_FLOAT16: the compiler has _Float16 in C++ (clang; GCC 12 on x86, GCC 13+ elsewhere).
-#if defined(__FLT16_MAX__) && \
-    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ >= 13 || defined(__x86_64__) || defined(__i386__))))
-#define LOWBIT_HAS_FLOAT16 1
-#else
-#define LOWBIT_HAS_FLOAT16 0
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-// Users hand lowbit arrays of their own 2-byte types (_Float16, Eigen::half, raw uint16_t) to be read
-// in place; may_alias keeps type-based alias analysis from reordering those accesses.
-#define LOWBIT_MAY_ALIAS __attribute__((__may_alias__))
-#else
-#define LOWBIT_MAY_ALIAS
-#endif
 
 namespace lowbit {
 
@@ -459,9 +492,87 @@ constexpr const char* type_name() noexcept {
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
+#endif  // LOWBIT_TYPES_HPP
+
+// ======== lowbit/format.hpp ===============================================================================
+
+// lowbit/format.hpp — the MLX affine packing, as facts in one place.
+//
+// A weight matrix of rows x cols elements is quantized in groups of group_size consecutive elements of
+// a row; each group has one scale and one bias. The packed codes wq are rows x (cols * bits / 32)
+// uint32 words. Each row is one LSB-first bit stream: element i of a row occupies stream bits
+// [i*bits, i*bits + bits), and stream bit k is bit k % 32 of word k / 32. Words are little-endian, so
+// the stream is LSB-first in bytes too. For bits 3, 5, 6 and 7, codes straddle word boundaries
+// (source: MLX's quantize, mlx/backend/cpu/quantized.cpp, packs 8 codes per 3 bytes for 3 bits, 8 per
+// 5 bytes for 5 bits and 4 per 3 bytes for 6 bits, which is exactly this stream).
+//
+// Because group_size is a multiple of 32, every group starts on a word boundary and a group of
+// group_size codes fills exactly group_size * bits / 32 words; a row of cols elements ends on a word
+// boundary too. The whole matrix is therefore a plain sequence of rows * cols / group_size groups.
+#ifndef LOWBIT_FORMAT_HPP
+#define LOWBIT_FORMAT_HPP
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+
+/// MLX's defaults.
+constexpr int default_bits = 4;
+constexpr int default_group_size = 64;
+
+namespace format {
+
+/// Bit widths lowbit reads and writes: 1..8. MLX itself ships 2, 3, 4, 5, 6 and 8; 1 and 7 use the
+/// same packing rule.
+constexpr bool is_supported_bits(int bits) noexcept { return bits >= 1 && bits <= 8; }
+/// Bit widths MLX itself supports (the golden data covers these).
+constexpr bool is_mlx_bits(int bits) noexcept { return bits >= 2 && bits <= 8 && bits != 7; }
+/// Group sizes MLX supports for the affine mode.
+constexpr bool is_supported_group_size(int group_size) noexcept {
+  return group_size == 32 || group_size == 64 || group_size == 128;
+}
+
+/// The largest code of a bits-wide value: 2^bits - 1.
+constexpr std::uint32_t max_code(int bits) noexcept { return (1u << bits) - 1u; }
+/// uint32 words holding one group's codes.
+constexpr std::size_t words_per_group(int bits, int group_size) noexcept {
+  return static_cast<std::size_t>(group_size) * static_cast<std::size_t>(bits) / 32;
+}
+/// uint32 words of one packed row of cols elements (cols a multiple of 32).
+constexpr std::size_t words_per_row(std::size_t cols, int bits) noexcept {
+  return cols / 32 * static_cast<std::size_t>(bits);
+}
+
+/// The code of element i of a packed stream starting at words[0]. Reads word (i*bits)/32 and, only when
+/// the code straddles into it, the next word.
+LOWBIT_ALWAYS_INLINE std::uint32_t code_at(const std::uint32_t* words, std::size_t i, int bits) noexcept {
+  const std::size_t bit = i * static_cast<std::size_t>(bits);
+  const std::size_t word = bit / 32;
+  const unsigned offset = static_cast<unsigned>(bit % 32);
+  std::uint64_t window = words[word];
+  if (offset + static_cast<unsigned>(bits) > 32) window |= static_cast<std::uint64_t>(words[word + 1]) << 32;
+  return static_cast<std::uint32_t>(window >> offset) & max_code(bits);
+}
+
+/// Writes code (< 2^bits) as element i of a packed stream; the stream's words must start at zero.
+LOWBIT_ALWAYS_INLINE void put_code(std::uint32_t* words, std::size_t i, int bits, std::uint32_t code) noexcept {
+  const std::size_t bit = i * static_cast<std::size_t>(bits);
+  const std::size_t word = bit / 32;
+  const unsigned offset = static_cast<unsigned>(bit % 32);
+  words[word] |= code << offset;
+  if (offset + static_cast<unsigned>(bits) > 32) words[word + 1] |= code >> (32 - offset);
+}
+
+}  // namespace format
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_FORMAT_HPP
+
 // ======== lowbit/detail/numeric.hpp =======================================================================
 
-// lowbit/detail/numeric.hpp — the numeric contract of dequantize, in one place (SPEC §2).
+// lowbit/detail/numeric.hpp — the numeric contract of affine dequantize, in one place (docs/format.md).
 //
 // For a code q with the group's scale s and bias b, both of type S, MLX computes
 //
@@ -476,6 +587,8 @@ LOWBIT_END_NAMESPACE
 // (11 significant bits times 8 bits <= 24), and rounding the float sum of two binary16 (or bfloat16)
 // numbers to S equals rounding the exact sum, because 24 >= 2 * 11 + 2 (innocuous double rounding;
 // Figueroa, "When is double rounding innocuous?", SIGNUM 1995).
+#ifndef LOWBIT_DETAIL_NUMERIC_HPP
+#define LOWBIT_DETAIL_NUMERIC_HPP
 
 #include <cstdint>
 #include <type_traits>
@@ -507,6 +620,11 @@ LOWBIT_ALWAYS_INLINE V no_contract(V v) noexcept {
   return v;
 }
 
+// Whether a value is finite: its exponent is not all ones.
+LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u; }
+LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
+LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
+
 // The dequantized value of code q in the scale type S (the first line of the rule above).
 LOWBIT_ALWAYS_INLINE float affine_value(float scale, float bias, std::uint32_t q) noexcept {
   return no_contract(scale * static_cast<float>(q)) + bias;
@@ -533,32 +651,14 @@ LOWBIT_ALWAYS_INLINE O convert(S v) noexcept {
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-// ======== lowbit/detail/scalar.hpp ========================================================================
+#endif  // LOWBIT_DETAIL_NUMERIC_HPP
 
-// lowbit/detail/scalar.hpp — the scalar reference kernels: the oracle every SIMD backend is tested
-// against, and the active backend where no SIMD one applies.
-//
-// A kernel set is a struct with the same shape in every backend (detail/<isa>.hpp):
-//
-//   struct <isa>_kernels {
-//     static constexpr const char* name;
-//     // Dequantizes `groups` consecutive groups: wq holds groups * GroupSize * Bits / 32 words,
-//     // scales and biases one value per group, out groups * GroupSize values.
-//     template <int Bits, int GroupSize, class S, class O>
-//     static void dequantize(const uint32_t* wq, const S* scales, const S* biases, O* out,
-//                            size_t groups) noexcept;
-//     static constexpr size_t overread;  // bytes dequantize may read past the end of its codes
-//     // Non-temporal stores (detail/driver.hpp): whether the backend has them, copying whole 64-byte
-//     // aligned lines with them, and ordering them before what follows.
-//     static constexpr bool has_streaming_stores;
-//     static void stream_lines(void* dst, const void* src, size_t bytes) noexcept;
-//     static void stream_fence() noexcept;
-//     // Whether dequantize_streaming exists: dequantize with non-temporal stores straight from the kernel,
-//     // for a 64-byte aligned out (each group's output is then whole lines).
-//     static constexpr bool streams_directly;
-//   };
-//
-// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
+// ======== lowbit/detail/scalar/affine.hpp =================================================================
+
+// lowbit/detail/scalar/affine.hpp — the affine rule one element at a time: the reference every kernel set
+// is tested against, the SIMD kernels' way out for non-finite groups, and MLX's affine quantize.
+#ifndef LOWBIT_DETAIL_SCALAR_AFFINE_HPP
+#define LOWBIT_DETAIL_SCALAR_AFFINE_HPP
 
 #include <algorithm>
 #include <cmath>
@@ -571,37 +671,28 @@ LOWBIT_END_NAMESPACE
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct scalar_kernels {
-  static constexpr const char* name = "scalar";
-  static constexpr bool has_streaming_stores = false;  // portable C++ has none
-  static constexpr bool streams_directly = false;  // see detail/driver.hpp
-  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  // One element at a time, straight from the rule in numeric.hpp.
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
-      const S scale = scales[g];
-      const S bias = biases[g];
-      for (int i = 0; i < GroupSize; ++i) {
-        out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
-      }
+// Groups [0, groups) one element at a time, straight from the rule in numeric.hpp.
+template <int Bits, int GroupSize, class S, class O>
+void scalar_affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                          std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
+    const S scale = scales[g];
+    const S bias = biases[g];
+    for (int i = 0; i < GroupSize; ++i) {
+      out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
     }
   }
-};
+}
 
 // The SIMD backends' way out for a group whose scale or bias is not finite: the reference, kept out of
 // line so that the rare case does not weigh on the vector loop.
 template <int Bits, int GroupSize, class S, class O>
 LOWBIT_NOINLINE void dequantize_special_group(const std::uint32_t* wq, const S* scale, const S* bias, O* out) noexcept {
-  scalar_kernels::dequantize<Bits, GroupSize>(wq, scale, bias, out, 1);
+  scalar_affine_groups<Bits, GroupSize>(wq, scale, bias, out, 1);
 }
 
-// MLX's CPU affine quantization, group by group, in float32 (SPEC §3; mlx/backend/cpu/quantized.cpp):
+// MLX's CPU affine quantization, group by group, in float32 (mlx/backend/cpu/quantized.cpp):
 //   n_bins = 2^bits - 1, w_min/w_max of the group (NaNs skipped, as std::min/std::max do),
 //   scale  = max((w_max - w_min) / n_bins, 1e-7), negated unless |w_min| > |w_max|,
 //   edge   = the endpoint of larger magnitude, q0 = rint(edge / scale);
@@ -648,1212 +739,15 @@ void quantize_groups(const T* w, std::uint32_t* wq, T* scales, T* biases, std::s
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-// ======== lowbit/detail/x86_stream.hpp ====================================================================
-
-// lowbit/detail/x86_stream.hpp — copying a block of results out with non-temporal stores (x86, AVX).
-//
-// Non-temporal stores go to memory through write-combining buffers: they neither read the destination
-// line first (a regular store miss does) nor evict useful cache lines for a result far larger than the
-// cache. Only whole, aligned lines are streamed (the caller, detail/driver.hpp, arranges that).
-
-
-#if defined(__AVX__)
-
-#include <immintrin.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores.
-inline void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  for (std::size_t i = 0; i < bytes; i += 64) {
-#if defined(__AVX512F__)
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
-#else
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + 32),
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32)));
-#endif
-  }
-}
-
-// Orders the non-temporal stores before anything that follows (another thread reading the result).
-inline void stream_fence() noexcept { _mm_sfence(); }
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#endif  // __AVX__
-
-// ======== lowbit/detail/avx2.hpp ==========================================================================
-
-// lowbit/detail/avx2.hpp — AVX2 + F16C kernels.
-//
-// For bits <= 3 the group's 2^Bits outputs are computed once with the exact rule and looked up with vpermd,
-// eight codes at a time in 32-bit lanes; for 4 bits with vpshufb in byte tables, 32 codes at a time (except
-// float -> float, where the rule is as cheap as a second lookup); for more bits the rule is applied per
-// element with the same operations (see "how a group's outputs are made" below). Why each step is exact is
-// explained in avx512.hpp; the operations here are their 256-bit counterparts: vmulps, then vaddps behind
-// no_contract (never an FMA), vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding
-// for bfloat16; products of scales whose products are all normal in S are rounded by Veltkamp's split
-// (see round_normal_product).
-
-
-#if LOWBIT_HAVE_AVX2
-
-#include <immintrin.h>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <type_traits>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-namespace avx2 {
-
-// ---- unpacking: codes into the low bits of 32-bit lanes ---------------------------------------------
-// Lane i takes the code of element First + Stride * i of a chunk of Loaded bytes: the one or two bytes from
-// byte e * Bits / 8 of the chunk that hold element e (a pshufb, zeros above them) shifted right by
-// (e * Bits) % 8. Higher bits hold the neighbour's code, except for 8 bits, where a lane is the code.
-template <int Bits, int Stride = 1, int First = 0, int Loaded = 8>
-constexpr std::array<std::int8_t, 32> dword_byte_windows() {
-  std::array<std::int8_t, 32> idx{};
-  for (int lane = 0; lane < 8; ++lane) {
-    const int element = First + Stride * lane, bit = element * Bits;
-    const int span = (bit % 8 + Bits + 7) / 8;  // bytes the code touches: 1 or 2
-    for (int k = 0; k < 4; ++k) {
-      const int byte = bit / 8 + k;
-      const bool take = k < span && byte < Loaded;
-      idx[16 * (lane / 4) + 4 * (lane % 4) + k] = static_cast<std::int8_t>(take ? byte : -128);  // -128: zero
-    }
-  }
-  return idx;
-}
-template <int Bits, int Stride = 1, int First = 0>
-constexpr std::array<std::int32_t, 8> dword_shifts() {
-  std::array<std::int32_t, 8> s{};
-  for (int i = 0; i < 8; ++i) {
-    const int bit = (First + Stride * i) * Bits;
-    s[i] = Bits <= 4 ? bit : bit % 8;  // bits <= 4: shifts of the whole broadcast word
-  }
-  return s;
-}
-
-template <class T, std::size_t N>
-LOWBIT_ALWAYS_INLINE __m256i load_constant(const std::array<T, N>& a) noexcept {
-  static_assert(sizeof(T) * N == 32, "a constant vector is 32 bytes");
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.data()));
-}
-
-// The 8 codes of a chunk of Bits bytes starting at p (higher bits: garbage, except for 8 bits).
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
-  static constexpr auto shifts = dword_shifts<Bits>();
-  if constexpr (Bits == 8) {
-    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  } else if constexpr (Bits <= 4) {  // 8 codes fit in 32 bits: broadcast, shift each lane to its code
-    std::uint32_t word;
-    std::memcpy(&word, p, 4);  // may read past the chunk: see overread
-    return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), load_constant(shifts));
-  } else {
-    static constexpr auto windows = dword_byte_windows<Bits>();
-    std::uint64_t chunk;
-    std::memcpy(&chunk, p, 8);
-    const __m256i bytes = _mm256_set1_epi64x(static_cast<long long>(chunk));
-    return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
-  }
-}
-// The same codes as floats: the garbage masked off.
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __m256 code_floats(__m256i codes) noexcept {
-  if constexpr (Bits < 8) codes = _mm256_and_si256(codes, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits))));
-  return _mm256_cvtepi32_ps(codes);
-}
-
-// The 16 codes of a chunk of 2 * Bits bytes (5 <= Bits <= 8) as floats, the even elements in `even` and the
-// odd ones in `odd`, each in order: two results of the rule then share 32-bit lanes in memory order.
-struct code_pairs {
-  __m256 even, odd;
-};
-template <int Bits>
-LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
-  static_assert(Bits >= 5 && Bits <= 8, "a 16-byte load holds the chunk, and the codes need no whole-word shift");
-  static constexpr auto even_windows = dword_byte_windows<Bits, 2, 0, 16>();
-  static constexpr auto odd_windows = dword_byte_windows<Bits, 2, 1, 16>();
-  static constexpr auto even_shifts = dword_shifts<Bits, 2, 0>(), odd_shifts = dword_shifts<Bits, 2, 1>();
-  // 16 bytes from p: at most 16 - 2 * 5 past the chunk, see overread.
-  const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  __m256i even = _mm256_shuffle_epi8(bytes, load_constant(even_windows));
-  __m256i odd = _mm256_shuffle_epi8(bytes, load_constant(odd_windows));
-  if constexpr (Bits < 8) {
-    even = _mm256_srlv_epi32(even, load_constant(even_shifts));
-    odd = _mm256_srlv_epi32(odd, load_constant(odd_shifts));
-  }
-  return {code_floats<Bits>(even), code_floats<Bits>(odd)};
-}
-
-// ---- the rule, 8 lanes at a time ------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
-  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
-// here: groups with a non-finite scale or bias take the scalar reference): x's bits plus the rounding
-// increment, so the bfloat16 is the high 16 bits of each lane (a carry into the exponent is the right
-// result) and the low 16 bits are garbage; round_to_bfloat16 clears them to give the value as a float.
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_rounded(__m256 x) noexcept {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  return _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
-}
-LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
-  return _mm256_castsi256_ps(_mm256_and_si256(bfloat16_rounded(x), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
-}
-LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
-LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
-  return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
-}
-// 16-bit values in the low halves of 32-bit lanes -> 8 packed 16-bit values, in order.
-LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
-  return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(x, x), 0x08));
-}
-LOWBIT_ALWAYS_INLINE __m256i widen_words(__m128i h) noexcept { return _mm256_cvtepu16_epi32(h); }
-
-// 8 scales (or biases) of S widened to float into `to` (n <= 8 of them read); returns the bit mask of the
-// finite ones.
-LOWBIT_ALWAYS_INLINE __m256 load_floats(const float* p) noexcept { return _mm256_loadu_ps(p); }
-LOWBIT_ALWAYS_INLINE __m256 load_floats(const half* p) noexcept {
-  return widen_half(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-LOWBIT_ALWAYS_INLINE __m256 load_floats(const bfloat16* p) noexcept {
-  return widen_bfloat16_dwords(widen_words(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-}
-template <class S>
-LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) noexcept {
-  __m256 x;
-  if (n == 8) {
-    x = load_floats(p);
-  } else {  // the last, partial batch: never read past the array
-    S part[8] = {};
-    std::memcpy(part, p, n * sizeof(S));
-    x = load_floats(part);
-  }
-  _mm256_store_ps(to, x);
-  const __m256 magnitude = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
-  const __m256 finite = _mm256_cmp_ps(magnitude, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
-  return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
-}
-
-// The rounding of s * q to S (half or bfloat16) without the general conversions, for the scales whose
-// every product is zero or normal in S: for half, of a normal half magnitude (as in detail/avx512.hpp);
-// for bfloat16, a normal float no larger than 2^100. With g = x * (2^k + 1), g - (g - x) is x rounded to
-// 24 - k significant bits (Veltkamp's split; Dekker, "A floating-point technique for extending the
-// available precision", 1971): k = 13 for half, 16 for bfloat16, which within those ranges is exactly S's
-// precision, and no operation overflows. It rounds to nearest; tests/backend_test.cpp checks for every
-// admitted product of each S that ties go to even and zeros keep their sign. Three float operations
-// instead of five integer ones (Zen 3, 64x1024, ns per group: 4-bit half->half 5.3 -> 4.8, 8-bit 10.6 ->
-// 8.9, 8-bit half->float 13.4 -> 11.6, 8-bit bfloat16->bfloat16 12.7 -> 11.5). no_contract keeps the
-// compiler from fusing x * C - x into an FMA and, under -ffast-math, from simplifying g - (g - x) or
-// reassociating it with the bias added next.
-template <int Dropped>
-LOWBIT_ALWAYS_INLINE __m256 split_round(__m256 x) noexcept {
-  const __m256 g = no_contract(_mm256_mul_ps(x, _mm256_set1_ps(static_cast<float>((1 << Dropped) + 1))));
-  return no_contract(_mm256_sub_ps(g, no_contract(_mm256_sub_ps(g, x))));
-}
-template <class S>
-LOWBIT_ALWAYS_INLINE __m256 round_normal_product(__m256 x) noexcept {
-  return split_round<std::is_same<S, half>::value ? 13 : 16>(x);
-}
-template <int Bits, class S>
-LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
-  constexpr bool is_half = std::is_same<S, half>::value;
-  const float smallest = is_half ? 0x1p-14f : 0x1p-126f;
-  const float largest = (is_half ? 65504.0f : 0x1p100f) / static_cast<float>(format::max_code(Bits));
-  const __m256 magnitude = _mm256_and_ps(_mm256_load_ps(scales), _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
-  const __m256 zero = _mm256_cmp_ps(magnitude, _mm256_setzero_ps(), _CMP_EQ_OQ);
-  const __m256 low = _mm256_cmp_ps(magnitude, _mm256_set1_ps(smallest), _CMP_GE_OQ);
-  const __m256 high = _mm256_cmp_ps(magnitude, _mm256_set1_ps(largest), _CMP_LE_OQ);
-  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_or_ps(zero, _mm256_and_ps(low, high))));
-}
-
-// A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
-// value_words<O> 8 packed 16-bit values of O; value_bfloat16_dwords bfloat16 output in 32-bit lanes.
-// NormalProducts (S = half or bfloat16): normal_products admitted the scale.
-template <class S, bool NormalProducts = false>
-struct affine_rule {
-  using scale_type = S;
-  __m256 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm256_set1_ps(s)), bias(_mm256_set1_ps(b)) {}
-
-  LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
-    if constexpr (std::is_same<S, float>::value) {
-      return _mm256_add_ps(no_contract(_mm256_mul_ps(scale, q)), bias);
-    } else {
-      const __m256 product = _mm256_mul_ps(scale, q);  // exact in float
-      if constexpr (NormalProducts) return _mm256_add_ps(round_normal_product<S>(product), bias);
-      else if constexpr (std::is_same<S, half>::value) return _mm256_add_ps(widen_half(half_bits(product)), bias);
-      else return _mm256_add_ps(round_to_bfloat16(product), bias);
-    }
-  }
-
-  // float output.
-  LOWBIT_ALWAYS_INLINE __m256 value_float(__m256 q) const noexcept {
-    const __m256 x = sum(q);
-    if constexpr (std::is_same<S, float>::value) return x;
-    else if constexpr (std::is_same<S, half>::value) return widen_half(half_bits(x));
-    else return round_to_bfloat16(x);
-  }
-  // bfloat16 output, in the high 16 bits of 32-bit lanes (low: garbage), or in the low 16 bits.
-  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_rounded(__m256 q) const noexcept {
-    const __m256 x = sum(q);
-    if constexpr (std::is_same<S, half>::value) return bfloat16_rounded(widen_half(half_bits(x)));
-    else return bfloat16_rounded(x);  // for S = bfloat16 the sum's rounding is the output's
-  }
-  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_dwords(__m256 q) const noexcept {
-    return _mm256_srli_epi32(value_bfloat16_rounded(q), 16);
-  }
-  // 2-byte output O, as 8 packed 16-bit values.
-  template <class O>
-  LOWBIT_ALWAYS_INLINE __m128i value_words(__m256 q) const noexcept {
-    if constexpr (std::is_same<O, bfloat16>::value) {
-      return narrow_dwords(value_bfloat16_dwords(q));
-    } else {
-      const __m256 x = sum(q);
-      if constexpr (std::is_same<S, bfloat16>::value) return half_bits(round_to_bfloat16(x));
-      else return half_bits(x);  // for S = half the sum's rounding is the output's
-    }
-  }
-};
-
-// The codes j .. j+7 (mod 2^Bits) as floats, for building tables.
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __m256 table_codes(int first) noexcept {
-  const __m256i j = _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  return _mm256_cvtepi32_ps(_mm256_and_si256(j, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)))));
-}
-
-// ---- stores ---------------------------------------------------------------------------------------
-// Regular, or non-temporal (Stream: the output is 64-byte aligned and each group's output whole lines, and
-// a group's stores go in address order, so the consecutive stores of each line fill it whole).
-template <bool Stream>
-LOWBIT_ALWAYS_INLINE void store(void* p, __m256i v) noexcept {
-  if constexpr (Stream) _mm256_stream_si256(static_cast<__m256i*>(p), v);
-  else _mm256_storeu_si256(static_cast<__m256i*>(p), v);
-}
-template <bool Stream>
-LOWBIT_ALWAYS_INLINE void store(void* p, __m256 v) noexcept { store<Stream>(p, _mm256_castps_si256(v)); }
-template <bool Stream>
-LOWBIT_ALWAYS_INLINE void store(void* p, __m128i v) noexcept {
-  if constexpr (Stream) _mm_stream_si128(static_cast<__m128i*>(p), v);
-  else _mm_storeu_si128(static_cast<__m128i*>(p), v);
-}
-
-// ---- how a group's outputs are made -------------------------------------------------------------------
-// Measured on Zen 3 (64x1024, group 64, fraction of memset's speed, microbenchmark, interleaved runs):
-//   * bits <= 3: a table of 8 entries, one vpermd per 8 outputs (3-bit float 0.61-0.66, per element 0.54-0.56);
-//   * 4 bits, float -> float: per element, 0.54, against 0.32 for two 8-entry tables and a blend: the rule
-//     costs a conversion, a multiply and an add, no more than the second lookup and the blend;
-//   * 4 bits, otherwise: byte tables (below), where the rule's roundings would cost several times that;
-//   * 5 to 8 bits: per element (tables would need 4 to 32 lookups per vector).
-template <int Bits, class S, class O>
-constexpr bool per_element = Bits > 4 || (Bits == 4 && std::is_same<S, float>::value && std::is_same<O, float>::value);
-template <int Bits, class S, class O>
-constexpr bool byte_lookups = Bits == 4 && !per_element<Bits, S, O>;
-
-// ---- bits <= 3: a table of 8 entries, as 32-bit lanes ------------------------------------------------
-// Entries are floats (float output) or 16-bit values in 32-bit lanes (2-byte output); vpermd uses index
-// bits 0..2, so the garbage above a code is ignored, and for 2 bits the table repeats itself.
-template <int Bits>
-struct table {
-  __m256i entries;
-  template <class O, class Rule>
-  LOWBIT_ALWAYS_INLINE static table make(const Rule& rule) noexcept {
-    if constexpr (std::is_same<O, float>::value) {
-      return {_mm256_castps_si256(rule.value_float(table_codes<Bits>(0)))};
-    } else {
-      return {widen_words(rule.template value_words<O>(table_codes<Bits>(0)))};
-    }
-  }
-  LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept { return _mm256_permutevar8x32_epi32(entries, codes); }
-};
-
-// ---- 4 bits: byte tables for vpshufb ---------------------------------------------------------------------
-// The 16 possible outputs as 16-bit values (of O, or of S when the output is float: the value is then S's,
-// widened exactly), their low bytes and high bytes as two 16-byte tables (in both 128-bit lanes): a code is a
-// nibble, which vpshufb takes as an index directly, so 32 outputs cost two lookups and some interleaving,
-// against four vpermd, two blends and a pack for 32-bit table entries (Zen 4, 4-bit half->half, 64x1024:
-// 7.8 -> 5.5 ns per group).
-struct byte_tables {
-  __m256i lo, hi;
-  template <class W, class Rule>
-  LOWBIT_ALWAYS_INLINE static byte_tables make(const Rule& rule) noexcept {
-    if constexpr (std::is_same<W, bfloat16>::value) {
-      // vpackusdw packs within 128-bit lanes: codes 0-3 | 8-11 and 4-7 | 12-15 give values 0-7 | 8-15 (all
-      // below 2^16: no saturation). Then in each lane the low bytes, then the high bytes; quadwords 0, 2
-      // (low bytes of values 0-7, 8-15) and 1, 3 (high bytes) into both lanes.
-      const __m256i words = _mm256_packus_epi32(rule.value_bfloat16_dwords(_mm256_setr_ps(0, 1, 2, 3, 8, 9, 10, 11)),
-                                                rule.value_bfloat16_dwords(_mm256_setr_ps(4, 5, 6, 7, 12, 13, 14, 15)));
-      const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
-                                             0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-      const __m256i bytes = _mm256_shuffle_epi8(words, split);
-      return {_mm256_permute4x64_epi64(bytes, 0x88), _mm256_permute4x64_epi64(bytes, 0xdd)};
-    } else {
-      // vcvtps2ph gives values 0-7 and 8-15 in two 128-bit registers: split them there (Zen 3, 4-bit
-      // half->half: 5.65 ns per group, against 5.95 joining them first as above).
-      const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-      const __m128i a = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(0)), split);  // codes 0-7
-      const __m128i b = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(8)), split);  // codes 8-15
-      return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
-    }
-  }
-
-  // 32 outputs from the 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs
-  // them). Each 128-bit lane takes 8 of the bytes (`spread` says which, in order) and expands them to 16
-  // codes; the lookups give each code's low and high byte, and the in-lane byte interleaves of those are
-  // the 16-bit values of the lane's codes 0-7 (`first`) and 8-15 (`second`).
-  struct words {
-    __m256i first, second;
-  };
-  LOWBIT_ALWAYS_INLINE words lookup(const std::uint8_t* p, __m256i spread) const noexcept {
-    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    const __m256i bytes = _mm256_shuffle_epi8(both, spread);
-    const __m256i codes = _mm256_and_si256(_mm256_unpacklo_epi8(bytes, _mm256_srli_epi16(bytes, 4)), _mm256_set1_epi8(0x0f));
-    const __m256i low = _mm256_shuffle_epi8(lo, codes), high = _mm256_shuffle_epi8(hi, codes);
-    return {_mm256_unpacklo_epi8(low, high), _mm256_unpackhi_epi8(low, high)};
-  }
-  // Lane 0 takes bytes 0-3 and 8-11 (outputs 0-7, 16-23), lane 1 bytes 4-7 and 12-15 (outputs 8-15, 24-31),
-  // so that `first` holds outputs 0-7 | 8-15 and `second` 16-23 | 24-31: no lane crossing.
-  static LOWBIT_ALWAYS_INLINE __m256i in_eights() noexcept {
-    return _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
-                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
-  }
-  // Lane 0 takes bytes 0, 1, 4, 5, 8, 9, 12, 13 (outputs 0-3, 8-11, 16-19, 24-27), lane 1 the others, so that
-  // widening the 16-bit values to 32 bits within lanes (4 per lane and step) keeps the outputs in order.
-  static LOWBIT_ALWAYS_INLINE __m256i in_fours() noexcept {
-    return _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
-                            2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
-  }
-
-  // 2-byte output: the values are the outputs.
-  template <bool Stream, class O>
-  LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, O* out) const noexcept {
-    const words w = lookup(p, in_eights());
-    store<Stream>(out, w.first);
-    store<Stream>(out + 16, w.second);
-  }
-  // Float output from half values: vcvtph2ps widens 8 at a time, in order.
-  template <bool Stream>
-  LOWBIT_ALWAYS_INLINE void write_from_half(const std::uint8_t* p, float* out) const noexcept {
-    const words w = lookup(p, in_eights());
-    store<Stream>(out, widen_half(_mm256_castsi256_si128(w.first)));
-    store<Stream>(out + 8, widen_half(_mm256_extracti128_si256(w.first, 1)));
-    store<Stream>(out + 16, widen_half(_mm256_castsi256_si128(w.second)));
-    store<Stream>(out + 24, widen_half(_mm256_extracti128_si256(w.second, 1)));
-  }
-  // Float output from bfloat16 values: a bfloat16 is the high half of its float, so interleaving zero words
-  // below the values widens them exactly.
-  template <bool Stream>
-  LOWBIT_ALWAYS_INLINE void write_from_bfloat16(const std::uint8_t* p, float* out) const noexcept {
-    const words w = lookup(p, in_fours());
-    const __m256i zero = _mm256_setzero_si256();
-    store<Stream>(out, _mm256_unpacklo_epi16(zero, w.first));
-    store<Stream>(out + 8, _mm256_unpackhi_epi16(zero, w.first));
-    store<Stream>(out + 16, _mm256_unpacklo_epi16(zero, w.second));
-    store<Stream>(out + 24, _mm256_unpackhi_epi16(zero, w.second));
-  }
-};
-
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using S = typename Rule::scale_type;
-  if constexpr (byte_lookups<Bits, S, O>) {
-    constexpr bool float_out = std::is_same<O, float>::value;
-    const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 32; ++c) {
-      if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
-      else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
-      else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
-    }
-  } else if constexpr (!per_element<Bits, S, O>) {
-    const table<Bits> lut = table<Bits>::template make<O>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; c += 2) {
-      const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
-      const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, a);
-        store<Stream>(out + 8 * c + 8, b);
-      } else {  // 16 values: pack the two halves of each lane pair, then restore the order
-        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
-        store<Stream>(out + 8 * c, packed);
-      }
-    }
-  } else if constexpr (std::is_same<O, bfloat16>::value) {
-    // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
-    // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
-    // 8 in order takes a shift, a pack and a lane permute (Zen 3, 8-bit bfloat16->bfloat16, 64x1024:
-    // 18.7 -> 12.9 ns per group).
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 16; ++c) {
-      const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
-      const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
-      store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
-    }
-  } else {
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; ++c) {
-      const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, rule.value_float(q));
-      } else {
-        store<Stream>(out + 8 * c, rule.template value_words<O>(q));
-      }
-    }
-  }
-}
-
-}  // namespace avx2
-
-struct avx2_kernels {
-  static constexpr const char* name = "avx2";
-  static constexpr bool has_streaming_stores = true;
-  static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
-  static void stream_fence() noexcept { detail::stream_fence(); }
-
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    run<Bits, GroupSize, false>(wq, scales, biases, out, groups);
-  }
-  // The same with non-temporal stores straight from the kernel: out must be 64-byte aligned (Zen 3, 4-bit,
-  // group 64, 11008x4096: float 0.64 -> 0.84-0.88 of the non-temporal roofline, half 0.56 -> 0.65, against a
-  // buffer in L1 copied out with non-temporal stores).
-  static constexpr bool streams_directly = true;
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                                   std::size_t groups) noexcept {
-    run<Bits, GroupSize, true>(wq, scales, biases, out, groups);
-  }
-
- private:
-  // Groups are taken 8 at a time: their scales and biases are widened to float together. A group whose
-  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0); batches
-  // with none such run a loop without that call.
-  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-  static LOWBIT_ALWAYS_INLINE void batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                         std::size_t n) noexcept {
-    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-    for (std::size_t i = 0; i < n; ++i) {
-      avx2::dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-    }
-  }
-  template <int Bits, int GroupSize, bool Stream, class S, class O>
-  static void run(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    alignas(32) float scale[8], bias[8];
-    for (std::size_t first = 0; first < groups; first += 8) {
-      const std::size_t n = groups - first < 8 ? groups - first : 8;
-      const unsigned finite = avx2::widen_batch(scales + first, n, scale) & avx2::widen_batch(biases + first, n, bias);
-      if (finite == (1u << n) - 1) {  // no call in this loop: the constant vectors can stay in registers
-        const std::uint8_t* batch_codes = codes + first * words * 4;
-        O* batch_out = out + first * GroupSize;
-        if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
-          if (avx2::normal_products<Bits, S>(scale) == 0xffu) {
-            batch<Bits, GroupSize, Stream, avx2::affine_rule<S, true>>(batch_codes, scale, bias, batch_out, n);
-            continue;
-          }
-        }
-        batch<Bits, GroupSize, Stream, avx2::affine_rule<S>>(batch_codes, scale, bias, batch_out, n);
-        continue;
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t g = first + i;
-        if (((finite >> i) & 1u) != 0) {
-          avx2::dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, avx2::affine_rule<S>(scale[i], bias[i]),
-                                                          out + g * GroupSize);
-        } else {
-          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
-        }
-      }
-    }
-  }
-};
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#endif  // LOWBIT_HAVE_AVX2
-
-// ======== lowbit/detail/avx512.hpp ========================================================================
-
-// lowbit/detail/avx512.hpp — AVX-512 (F + BW) kernels; VBMI is used under its own guard.
-//
-// Per group, the 2^Bits possible outputs are computed once with the exact rule (numeric.hpp), in float
-// lanes with the same IEEE operations as the scalar reference, and kept in one to four registers. Each
-// element is then a table lookup: codes are unpacked into 32-bit lanes (float output, 16 per vector) or
-// 16-bit lanes (2-byte output, 32 per vector) and used as permute indices. The rule is thus paid 2^Bits
-// times per group instead of once per element, and the result is bit-identical by construction. Where
-// the tables cost more than they save (7 and 8 bits; 6 bits with float output, whose table takes two
-// two-register permutes and a blend per vector), values are computed per element with the same operations,
-// or for 6 and 7 bits with an FMA that gives the same result where biased_products admits it.
-//
-// Why each step is exact:
-//   * s * q is one vmulps (correctly rounded); the add is a separate vaddps behind no_contract, so no
-//     FMA can form, whatever -ffp-contract says.
-//   * the per-element rule may instead compute s * q as fma(s, 2^23 + q, -s * 2^23): the same exact value,
-//     rounded once (see biased_products for when that holds).
-//   * half rounding is vcvtps2ph with round-to-nearest-even; it matches lowbit::half bit for bit,
-//     NaNs included (types_test checks it against F16C).
-//   * bfloat16 rounding is done with integer operations identical to lowbit::bfloat16 (vcvtneps2bf16
-//     would flush subnormals to zero).
-//   * with half scales, s * q is rounded to half the same integer way when every product of the group
-//     is zero or a normal half (normal_products decides per batch; backend_test checks every such product).
-//   * Permute instructions use only the low index bits (4 for vpermps, 5 for vpermw, 6 for the two-table
-//     forms), so bits of the next code left above a code are ignored; tables for fewer bits repeat
-//     themselves so that the ignored bits cannot matter.
-
-
-#if LOWBIT_HAVE_AVX512
-
-#include <immintrin.h>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <type_traits>
-
-
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
-// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-namespace avx512 {
-
-template <class T, std::size_t N>
-LOWBIT_ALWAYS_INLINE __m512i load_constant(const std::array<T, N>& a) noexcept {
-  static_assert(sizeof(T) * N == 64, "a constant vector is 64 bytes");
-  return _mm512_loadu_si512(a.data());
-}
-
-// 16 or 32 bytes from p, in the low lanes (the rest undefined and never used). Plain loads that may read
-// past the codes, into the next group or the padding the driver adds after the last group: much faster
-// than masked loads on some cores.
-LOWBIT_ALWAYS_INLINE __m512i load16(const std::uint8_t* p) noexcept {
-  return _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
-  return _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
-// ---- unpacking: codes into lanes ----------------------------------------------------------------
-// A chunk is the codes one output vector takes: 16 in 32-bit lanes (float output, and the per-element rule)
-// or 32 in 16-bit lanes (2-byte output). Codes land in the low bits of their lane; the bits above them are
-// garbage, which the lookups ignore (see the top of this file) and the per-element rule masks off.
-//
-// chunk_span<Bits, LaneBytes, Chunks> (chosen at the end of this section) unpacks `Chunks` consecutive
-// chunks starting at a byte; codes(c) is chunk c. It may read up to 32 bytes past the span.
-template <int Bits, int LaneBytes>
-struct chunk_geometry {
-  static constexpr int codes_per_chunk = 64 / LaneBytes;
-  static constexpr int chunk_bytes = codes_per_chunk * Bits / 8;
-  static constexpr int codes_per_quadword = 8 / LaneBytes;
-  // The first byte holding quadword m's codes, within their chunk.
-  static constexpr int first_byte(int m) { return codes_per_quadword * m * Bits / 8; }
-  // How many bytes from first_byte(m) hold quadword m's codes, at most over m.
-  static constexpr int slice_bytes() {
-    int most = 0;
-    for (int m = 0; m < 8; ++m) {
-      const int bits = codes_per_quadword * m * Bits % 8 + codes_per_quadword * Bits;
-      most = (bits + 7) / 8 > most ? (bits + 7) / 8 : most;
-    }
-    return most;
-  }
-  static constexpr int chunks_per_gather = 8 / slice_bytes();
-};
-
-#if LOWBIT_AVX512_VBMI
-// With VBMI, vpmultishiftqb brings every lane's code, from a known bit offset within the lane's quadword,
-// to the lane's low byte: one instruction per chunk, with no cross-lane shuffle and no variable shift. The
-// quadwords get their codes in one of two ways:
-//   * a chunk whose codes fit in 8 bytes (16 codes of up to 4 bits, 32 of up to 2) is a broadcast load;
-//   * otherwise one vpermb gathers into each quadword m the slice of bytes that quadword m of each of
-//     several chunks needs (2 or 3 bytes per chunk), side by side, so one shuffle serves up to 4 chunks.
-// Measured on Zen 4 (64x1024, output aligned): 5-bit half 5.7 -> 4.8 ns per group, 6-bit half 9.7 -> 8.3,
-// against one permute and a variable shift per chunk.
-template <int Bits, int LaneBytes, int Chunks>
-constexpr std::array<std::uint8_t, 64> gather_indices() {
-  using geometry = chunk_geometry<Bits, LaneBytes>;
-  constexpr int slice = geometry::slice_bytes();
-  constexpr int used = Chunks * geometry::chunk_bytes;
-  std::array<std::uint8_t, 64> idx{};
-  for (int m = 0; m < 8; ++m) {
-    for (int c = 0; c < Chunks; ++c) {
-      for (int j = 0; j < slice; ++j) {
-        const int from = c * geometry::chunk_bytes + geometry::first_byte(m) + j;
-        idx[8 * m + slice * c + j] = static_cast<std::uint8_t>(from < used ? from : 0);  // past the codes: unused
-      }
-    }
-  }
-  return idx;
-}
-// Bit offsets for vpmultishiftqb: every byte of lane i takes the 8 bits where chunk c's code i starts.
-template <int Bits, int LaneBytes, int Chunks>
-constexpr std::array<std::array<std::uint8_t, 64>, Chunks> code_offsets() {
-  using geometry = chunk_geometry<Bits, LaneBytes>;
-  std::array<std::array<std::uint8_t, 64>, Chunks> offsets{};
-  for (int c = 0; c < Chunks; ++c) {
-    for (int i = 0; i < geometry::codes_per_chunk; ++i) {
-      const int m = i / geometry::codes_per_quadword;
-      const int bit = 8 * geometry::slice_bytes() * c + i * Bits - 8 * geometry::first_byte(m);
-      for (int k = 0; k < LaneBytes; ++k) offsets[c][LaneBytes * i + k] = static_cast<std::uint8_t>(bit);
-    }
-  }
-  return offsets;
-}
-
-template <int Bits, int LaneBytes>
-constexpr std::array<std::uint8_t, 64> broadcast_offsets() {
-  std::array<std::uint8_t, 64> offsets{};
-  for (int i = 0; i < 64 / LaneBytes; ++i) {
-    for (int k = 0; k < LaneBytes; ++k) offsets[LaneBytes * i + k] = static_cast<std::uint8_t>(i * Bits);
-  }
-  return offsets;
-}
-
-// A chunk whose codes fit in 8 bytes: each chunk is a broadcast load.
-template <int Bits, int LaneBytes, int Chunks>
-struct broadcast_span {
-  static constexpr int chunk_bytes = chunk_geometry<Bits, LaneBytes>::chunk_bytes;
-  const std::uint8_t* p;
-  LOWBIT_ALWAYS_INLINE explicit broadcast_span(const std::uint8_t* first) noexcept : p(first) {}
-  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
-    static constexpr auto offsets = broadcast_offsets<Bits, LaneBytes>();
-    long long q;
-    std::memcpy(&q, p + c * chunk_bytes, 8);
-    return _mm512_multishift_epi64_epi8(load_constant(offsets), _mm512_set1_epi64(q));
-  }
-};
-// Wider chunks: one vpermb gathers the slices of all `Chunks` chunks.
-template <int Bits, int LaneBytes, int Chunks>
-struct gather_span {
-  static_assert(Chunks <= chunk_geometry<Bits, LaneBytes>::chunks_per_gather, "one gather serves the span");
-  static constexpr int bytes = Chunks * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
-  __m512i gathered;
-  LOWBIT_ALWAYS_INLINE explicit gather_span(const std::uint8_t* first) noexcept {
-    static constexpr auto indices = gather_indices<Bits, LaneBytes, Chunks>();
-    if constexpr (bytes <= 32) {  // the indices stay below `bytes`: the undefined upper half is never read
-      gathered = _mm512_permutexvar_epi8(load_constant(indices), load32(first));
-    } else {
-      gathered = _mm512_permutexvar_epi8(load_constant(indices), _mm512_loadu_si512(first));
-    }
-  }
-  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
-    static constexpr auto offsets = code_offsets<Bits, LaneBytes, Chunks>();
-    return _mm512_multishift_epi64_epi8(load_constant(offsets[c]), gathered);
-  }
-};
-#else
-// Without VBMI, chunk by chunk. 32-bit lanes: lane i takes the 16-bit words w and w+1 (w = i*Bits / 16) of
-// the chunk and shifts right by (i*Bits) % 16. 16-bit lanes: lane i takes word w = i*Bits / 16 shifted
-// right by (i*Bits) % 16 and word w+1 shifted left by 16 - that.
-template <int Bits>
-constexpr std::array<std::uint16_t, 32> dword_windows() {
-  std::array<std::uint16_t, 32> idx{};
-  for (int i = 0; i < 16; ++i) {
-    idx[2 * i] = static_cast<std::uint16_t>(i * Bits / 16);
-    idx[2 * i + 1] = static_cast<std::uint16_t>(i * Bits / 16 + 1);
-  }
-  return idx;
-}
-template <int Bits>
-constexpr std::array<std::uint32_t, 16> dword_shifts() {
-  std::array<std::uint32_t, 16> s{};
-  for (int i = 0; i < 16; ++i) s[i] = static_cast<std::uint32_t>(i * Bits % 16);
-  return s;
-}
-template <int Bits, int Next>
-constexpr std::array<std::uint16_t, 32> word_words() {
-  std::array<std::uint16_t, 32> idx{};
-  for (int i = 0; i < 32; ++i) idx[i] = static_cast<std::uint16_t>(i * Bits / 16 + Next);
-  return idx;
-}
-template <int Bits, bool Left>
-constexpr std::array<std::uint16_t, 32> word_word_shifts() {
-  std::array<std::uint16_t, 32> s{};
-  for (int i = 0; i < 32; ++i) s[i] = static_cast<std::uint16_t>(Left ? 16 - i * Bits % 16 : i * Bits % 16);
-  return s;
-}
-
-template <int Bits, int LaneBytes, int Chunks>
-struct window_span {
-  const std::uint8_t* p;
-  LOWBIT_ALWAYS_INLINE explicit window_span(const std::uint8_t* first) noexcept : p(first) {}
-  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
-    const std::uint8_t* chunk = p + c * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
-    if constexpr (LaneBytes == 4) {
-      static constexpr auto windows = dword_windows<Bits>();
-      static constexpr auto shifts = dword_shifts<Bits>();
-      return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(chunk)), load_constant(shifts));
-    } else {
-      const __m512i bytes = load32(chunk);
-      static constexpr auto lo_words = word_words<Bits, 0>();
-      static constexpr auto hi_words = word_words<Bits, 1>();
-      static constexpr auto right = word_word_shifts<Bits, false>();
-      static constexpr auto left = word_word_shifts<Bits, true>();
-      const __m512i lo = _mm512_srlv_epi16(_mm512_permutexvar_epi16(load_constant(lo_words), bytes),
-                                           load_constant(right));
-      const __m512i hi = _mm512_sllv_epi16(_mm512_permutexvar_epi16(load_constant(hi_words), bytes),
-                                           load_constant(left));
-      return _mm512_or_si512(lo, hi);  // a left shift by 16 gives 0: codes within one word need no second
-    }
-  }
-};
-#endif
-// 8-bit codes in 32-bit lanes are bytes zero-extended, with no garbage above them (element_rule relies on it).
-// Measured on Zen 4 (8-bit float, 64x1024): 3.95 -> 3.42 ns per group against the gather and
-// multishift, which also need a mask.
-template <int Chunks>
-struct byte_span {
-  const std::uint8_t* p;
-  LOWBIT_ALWAYS_INLINE explicit byte_span(const std::uint8_t* first) noexcept : p(first) {}
-  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
-    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c)));
-  }
-};
-
-template <int Bits, int LaneBytes, int Chunks>
-using chunk_span = std::conditional_t<
-    Bits == 8 && LaneBytes == 4, byte_span<Chunks>,
-#if LOWBIT_AVX512_VBMI
-    std::conditional_t<(chunk_geometry<Bits, LaneBytes>::chunk_bytes <= 8), broadcast_span<Bits, LaneBytes, Chunks>,
-                       gather_span<Bits, LaneBytes, Chunks>>
-#else
-    window_span<Bits, LaneBytes, Chunks>
-#endif
-    >;
-
-// ---- the rule, 16 lanes at a time -------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
-  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// x's bits plus the increment that rounds them to nearest even at bit Dropped: the high 32 - Dropped bits
-// are then x rounded to Dropped fewer fraction bits (a carry into the exponent is the right result), the
-// low ones garbage. The kernels only see finite scales and biases, so no NaN reaches here; infinities
-// round to themselves.
-template <int Dropped>
-LOWBIT_ALWAYS_INLINE __m512i rounded_bits(__m512 x) noexcept {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, Dropped), _mm512_set1_epi32(1));
-  return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32((1 << (Dropped - 1)) - 1)));
-}
-// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value.
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
-  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded_bits<16>(x), 16));
-}
-LOWBIT_ALWAYS_INLINE __m512 widen_half(__m256i h) noexcept { return _mm512_cvtph_ps(h); }
-LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
-}
-LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
-// The same for lanes that are zero or whose magnitude is in half's normal range [2^-14, 65504] after
-// rounding: there a half keeps the top 10 of float's 23 fraction bits, so rounding to nearest even is
-// integer arithmetic on the bits, as for bfloat16.
-// Four integer operations that run on every vector pipe, instead of two conversions that do not (Zen 4:
-// 4-bit half->half, 64x1024, 3.2 -> 2.6 ns per group). tests/backend_test.cpp checks it against
-// vcvtps2ph for every product of a half scale and a code that normal_products admits.
-LOWBIT_ALWAYS_INLINE __m512 round_normal_to_half(__m512 x) noexcept {
-  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<13>(x), _mm512_set1_epi32(static_cast<int>(0xffffe000u))));
-}
-// The groups among 16 scales (as floats) whose products s * q, q = 0 .. 2^Bits - 1, are all zero or of a
-// normal half magnitude: s is zero, or |s| >= 2^-14 (so |s * q| >= 2^-14 for q >= 1) and
-// |s| * (2^Bits - 1) <= 65504 (so no product rounds up to infinity).
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __mmask16 normal_products(const float* scales) noexcept {
-  const __m512 magnitude = _mm512_abs_ps(_mm512_load_ps(scales));
-  const __mmask16 zero = _mm512_cmp_ps_mask(magnitude, _mm512_setzero_ps(), _CMP_EQ_OQ);
-  const __mmask16 low = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(0x1p-14f), _CMP_GE_OQ);
-  const __mmask16 high = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(65504.0f / static_cast<float>(format::max_code(Bits))),
-                                            _CMP_LE_OQ);
-  return static_cast<__mmask16>(zero | (low & high));
-}
-// The groups among 16 whose products s * q the per-element rule may compute from biased codes: the float
-// with bits 0x4B000000 | q is 2^23 + q exactly, and fma(s, 2^23 + q, -s * 2^23) is s * q (exactly, before
-// its one rounding) when -s * 2^23 is exact, i.e. |s| * 2^23 does not overflow: |s| < 2^100 is ample. With
-// the mask the codes need anyway folded into the same vpternlogd, that replaces a conversion and a multiply
-// by one FMA per 16 outputs (Zen 4, 64x1024, 6-bit float: 3.95 -> 3.47 ns per group; 8-bit codes need no
-// mask, so there it gains nothing and is not used). It can differ from vmulps only in the sign of an exact zero
-// (s * 0 is -0 for a negative s, the FMA gives +0 when rounding to nearest); the bias added next erases
-// that unless it is zero itself, so groups with a zero bias are refused.
-LOWBIT_ALWAYS_INLINE __mmask16 biased_products(const float* scales, const float* biases) noexcept {
-  const __m512 magnitude = _mm512_abs_ps(_mm512_load_ps(scales));
-  const __mmask16 small = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(0x1p100f), _CMP_LT_OQ);
-  return static_cast<__mmask16>(small & _mm512_cmp_ps_mask(_mm512_load_ps(biases), _mm512_setzero_ps(), _CMP_NEQ_OQ));
-}
-// The float 2^23 + q from a code q in the low bits of a lane, with garbage above it.
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __m512 biased_code(__m512i codes) noexcept {
-  const __m512i exponent = _mm512_set1_epi32(0x4B000000);
-  const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(codes, mask, exponent, 0xea));  // (codes & mask) | exponent
-}
-
-// The same rounding, kept in float lanes (no narrowing and widening shuffles): clear the low 16 bits.
-LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept {
-  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<16>(x), _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
-}
-
-// Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
-LOWBIT_ALWAYS_INLINE __m512 load_floats(const float* p, __mmask16 m) noexcept { return _mm512_maskz_loadu_ps(m, p); }
-LOWBIT_ALWAYS_INLINE __m256i load_words(const void* p, __mmask16 m) noexcept {  // AVX512BW without VL
-  return _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), p));
-}
-LOWBIT_ALWAYS_INLINE __m512 load_floats(const half* p, __mmask16 m) noexcept { return widen_half(load_words(p, m)); }
-LOWBIT_ALWAYS_INLINE __m512 load_floats(const bfloat16* p, __mmask16 m) noexcept {
-  return widen_bfloat16(load_words(p, m));
-}
-template <class S>
-LOWBIT_ALWAYS_INLINE __mmask16 widen_batch(const S* p, std::size_t n, float* to) noexcept {
-  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-  const __m512 x = load_floats(p, m);
-  _mm512_store_ps(to, x);
-  const __m512 magnitude = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
-  return _mm512_mask_cmp_ps_mask(m, magnitude, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
-}
-
-// A group's scale and bias (finite, given as floats: exact for every S), broadcast; the rule applied to 16
-// codes given as floats. value<O> returns O's representation: __m512 for float, __m256i of 16 x 16 bits
-// for half and bfloat16. NormalProducts (S = half only): every s * q of the group is zero or a normal half
-// magnitude (see normal_products), so its rounding to half can skip the conversions. BiasedCodes: every
-// group admits computing s * q from biased codes (see biased_products); only the per-element rule uses it.
-template <class S, bool NormalProducts = false, bool BiasedCodes = false>
-struct affine_rule {
-  static constexpr bool biased_codes = BiasedCodes;
-  __m512 scale, bias;
-  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm512_set1_ps(s)), bias(_mm512_set1_ps(b)) {}
-
-  // s * q, rounded to float (exact for half scales). no_contract: never fused with the add that follows.
-  LOWBIT_ALWAYS_INLINE __m512 product(__m512 q) const noexcept { return no_contract(_mm512_mul_ps(scale, q)); }
-  // The same from the floats 2^23 + q (biased_code), for groups that biased_products admits. The offset
-  // -s * 2^23 is the same for the whole group; compilers compute it once.
-  LOWBIT_ALWAYS_INLINE __m512 product_of_biased(__m512 biased) const noexcept {
-    return _mm512_fmadd_ps(scale, biased, _mm512_mul_ps(scale, _mm512_set1_ps(-0x1p23f)));
-  }
-
-  // The rule's first line from the product, in float lanes holding values of S; for half the last rounding
-  // is returned as bits, which spares a conversion when the output is half.
-  LOWBIT_ALWAYS_INLINE __m512 sum(__m512 product) const noexcept {
-    if constexpr (std::is_same<S, float>::value) {
-      return _mm512_add_ps(product, bias);
-    } else if constexpr (std::is_same<S, half>::value) {
-      return _mm512_add_ps(NormalProducts ? round_normal_to_half(product) : round_to_half(product), bias);
-    } else {
-      return _mm512_add_ps(round_to_bfloat16(product), bias);
-    }
-  }
-
-  template <class O>
-  LOWBIT_ALWAYS_INLINE auto value(__m512 q) const noexcept { return value_of_product<O>(product(q)); }
-  template <class O>
-  LOWBIT_ALWAYS_INLINE auto value_of_product(__m512 product) const noexcept {
-    const __m512 x = sum(product);
-    if constexpr (std::is_same<S, float>::value) {  // x is the value; convert once
-      if constexpr (std::is_same<O, float>::value) return x;
-      else if constexpr (std::is_same<O, half>::value) return half_bits(x);
-      else return bfloat16_bits(x);
-    } else if constexpr (std::is_same<S, half>::value) {  // round the sum to half, then convert
-      const __m256i h = half_bits(x);
-      if constexpr (std::is_same<O, half>::value) return h;
-      else if constexpr (std::is_same<O, float>::value) return widen_half(h);
-      else return bfloat16_bits(widen_half(h));
-    } else {
-      if constexpr (std::is_same<O, bfloat16>::value) return bfloat16_bits(x);
-      else if constexpr (std::is_same<O, float>::value) return round_to_bfloat16(x);
-      else return half_bits(round_to_bfloat16(x));
-    }
-  }
-};
-
-// Codes as floats for building tables: entry j holds code j mod 2^Bits, so tables for fewer bits repeat.
-template <int Bits>
-constexpr std::array<float, 64> table_code_values() {
-  std::array<float, 64> v{};
-  for (int j = 0; j < 64; ++j) v[j] = static_cast<float>(j & static_cast<int>(format::max_code(Bits)));
-  return v;
-}
-// The codes first .. first+15, as floats.
-template <int Bits>
-LOWBIT_ALWAYS_INLINE __m512 table_codes(int first) noexcept {
-  static constexpr auto values = table_code_values<Bits>();
-  return _mm512_loadu_ps(values.data() + first);
-}
-
-LOWBIT_ALWAYS_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
-// ---- stores ---------------------------------------------------------------------------------------
-// Regular, or non-temporal (Stream: the output is 64-byte aligned and each group's output whole lines, so
-// every 64-byte store is one whole line, and two 32-byte ones fill a line back to back).
-template <bool Stream>
-LOWBIT_ALWAYS_INLINE void store(float* p, __m512 v) noexcept {
-  if constexpr (Stream) _mm512_stream_ps(p, v);
-  else _mm512_storeu_ps(p, v);
-}
-template <bool Stream, class O>
-LOWBIT_ALWAYS_INLINE void store(O* p, __m512i v) noexcept {
-  if constexpr (Stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(p), v);
-  else _mm512_storeu_si512(p, v);
-}
-template <bool Stream, class O>
-LOWBIT_ALWAYS_INLINE void store(O* p, __m256i v) noexcept {
-  if constexpr (Stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
-  else _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
-}
-
-// ---- writers: a chunk of codes to outputs ---------------------------------------------------------
-// Each writer is made once per group from its rule, and turns chunks of codes (in lanes of lane_bytes) into
-// output vectors.
-
-// Float output, Bits <= 6: a table of the 2^Bits float values; 16 codes in 32-bit lanes index it.
-template <int Bits>
-struct float_table {
-  static constexpr int lane_bytes = 4;
-  // Values of codes 0-15, 16-31, 32-47, 48-63; those Bits does not use are never computed. Named members,
-  // not an array, so that compilers keep them in registers (GCC kept an array on the stack).
-  __m512 t0, t1, t2, t3;
-  template <class Rule>
-  LOWBIT_ALWAYS_INLINE explicit float_table(const Rule& rule) noexcept
-      : t0(rule.template value<float>(table_codes<Bits>(0))),
-        t1(Bits >= 5 ? rule.template value<float>(table_codes<Bits>(16)) : t0),
-        t2(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(32)) : t0),
-        t3(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(48)) : t0) {}
-  LOWBIT_ALWAYS_INLINE __m512 lookup(__m512i codes) const noexcept {
-    if constexpr (Bits <= 4) {
-      return _mm512_permutexvar_ps(codes, t0);  // index bits 0..3
-    } else if constexpr (Bits == 5) {
-      return _mm512_permutex2var_ps(t0, codes, t1);  // index bits 0..4
-    } else {
-      const __m512 lo = _mm512_permutex2var_ps(t0, codes, t1);
-      const __m512 hi = _mm512_permutex2var_ps(t2, codes, t3);
-      return _mm512_mask_blend_ps(_mm512_test_epi32_mask(codes, _mm512_set1_epi32(32)), lo, hi);  // bit 5
-    }
-  }
-  template <bool Stream>
-  LOWBIT_ALWAYS_INLINE void write(__m512i codes, float* out) const noexcept { store<Stream>(out, lookup(codes)); }
-};
-
-// 2-byte output, Bits <= 6: a table of the 2^Bits 16-bit values; 32 codes in 16-bit lanes index it.
-template <int Bits, class O>
-struct word_table {
-  static constexpr int lane_bytes = 2;
-  __m512i t0, t1;  // values of codes 0-31 and 32-63 (t1 only for 6 bits); named members, as in float_table
-  template <class Rule>
-  LOWBIT_ALWAYS_INLINE explicit word_table(const Rule& rule) noexcept
-      : t0(values(rule, 0)), t1(Bits == 6 ? values(rule, 32) : t0) {}
-  template <class Rule>
-  static LOWBIT_ALWAYS_INLINE __m512i values(const Rule& rule, int first) noexcept {
-    const __m256i lo = rule.template value<O>(table_codes<Bits>(first));
-    if constexpr (Bits <= 4) return join(lo, lo);  // 16 values, repeated to fill the 32 entries vpermw indexes
-    else return join(lo, rule.template value<O>(table_codes<Bits>(first + 16)));
-  }
-  LOWBIT_ALWAYS_INLINE __m512i lookup(__m512i codes) const noexcept {
-    if constexpr (Bits <= 5) {
-      return _mm512_permutexvar_epi16(codes, t0);  // index bits 0..4
-    } else {
-      return _mm512_permutex2var_epi16(t0, codes, t1);  // index bits 0..5
-    }
-  }
-  template <bool Stream>
-  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept { store<Stream>(out, lookup(codes)); }
-};
-
-// 7 and 8 bits, and 6 with float output: tables would cost more than they save, so the rule is applied per
-// element (16 codes in 32-bit lanes), with the same operations, or with s * q from biased codes where the
-// rule admits it.
-template <int Bits, class O>
-constexpr bool per_element = Bits > 6 || (Bits == 6 && std::is_same<O, float>::value);
-template <int Bits, class O>
-constexpr bool products_from_biased_codes = per_element<Bits, O> && Bits < 8;
-
-template <int Bits, class Rule, class O>
-struct element_rule {
-  static constexpr int lane_bytes = 4;
-  Rule rule;
-  LOWBIT_ALWAYS_INLINE explicit element_rule(const Rule& r) noexcept : rule(r) {}
-  template <bool Stream>
-  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept {
-    if constexpr (Rule::biased_codes) {
-      store<Stream>(out, rule.template value_of_product<O>(rule.product_of_biased(biased_code<Bits>(codes))));
-    } else {
-      const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-      const __m512i q = Bits == 8 ? codes : _mm512_and_si512(codes, mask);  // 8-bit codes come without garbage
-      store<Stream>(out, rule.template value<O>(_mm512_cvtepi32_ps(q)));
-    }
-  }
-};
-
-template <int Bits, class Rule, class O>
-using group_writer = std::conditional_t<per_element<Bits, O>, element_rule<Bits, Rule, O>,
-                                        std::conditional_t<std::is_same<O, float>::value, float_table<Bits>,
-                                                           word_table<Bits, O>>>;
-
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using writer_type = group_writer<Bits, Rule, O>;
-  using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
-  constexpr int chunks = GroupSize / geometry::codes_per_chunk;
-  constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-  static_assert(chunks % span == 0, "spans tile the group");
-  const writer_type writer(rule);
-  LOWBIT_UNROLL
-  for (int first = 0; first < chunks; first += span) {
-    const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
-    LOWBIT_UNROLL
-    for (int c = 0; c < span; ++c) {
-      writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
-    }
-  }
-}
-
-}  // namespace avx512
-
-struct avx512_kernels {
-#if LOWBIT_AVX512_VBMI
-  static constexpr const char* name = "avx512-vbmi";
-#else
-  static constexpr const char* name = "avx512";
-#endif
-  static constexpr bool has_streaming_stores = true;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { detail::stream_lines(dst, src, bytes); }
-  static void stream_fence() noexcept { detail::stream_fence(); }
-
-  // Groups are taken 16 at a time: their scales and biases are widened to float together. A group whose
-  // scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0). Batches
-  // with none such run a loop without that call, so the constant vectors can stay in registers.
-  static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    run<Bits, GroupSize, false>(wq, scales, biases, out, groups);
-  }
-  // The same with non-temporal stores straight from the kernel: out must be 64-byte aligned.
-  static constexpr bool streams_directly = true;
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                                   std::size_t groups) noexcept {
-    run<Bits, GroupSize, true>(wq, scales, biases, out, groups);
-  }
-
- private:
-  // n groups of finite scales and biases, with one rule type for all (so the loop has no call and no branch).
-  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-  static LOWBIT_ALWAYS_INLINE void batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                         std::size_t n) noexcept {
-    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-    for (std::size_t i = 0; i < n; ++i) {
-      avx512::dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-    }
-  }
-
-  // n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
-  template <int Bits, int GroupSize, bool Stream, class S, class O>
-  static LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias,
-                                                O* out, std::size_t n) noexcept {
-    if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
-      if (avx512::normal_products<Bits>(scale) == 0xffff) {
-        return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
-      }
-    }
-    with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
-  }
-  template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
-  static LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias,
-                                                     O* out, std::size_t n) noexcept {
-    if constexpr (avx512::products_from_biased_codes<Bits, O>) {
-      const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
-      if ((avx512::biased_products(scale, bias) & all) == all) {
-        return batch<Bits, GroupSize, Stream, avx512::affine_rule<S, NormalProducts, true>>(codes, scale, bias, out, n);
-      }
-    }
-    batch<Bits, GroupSize, Stream, avx512::affine_rule<S, NormalProducts>>(codes, scale, bias, out, n);
-  }
-
-  template <int Bits, int GroupSize, bool Stream, class S, class O>
-  static void run(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    alignas(64) float scale[16], bias[16];
-    for (std::size_t first = 0; first < groups; first += 16) {
-      const std::size_t n = groups - first < 16 ? groups - first : 16;
-      const unsigned finite = avx512::widen_batch(scales + first, n, scale) & avx512::widen_batch(biases + first, n, bias);
-      if (finite == (1u << n) - 1) {
-        finite_batch<Bits, GroupSize, Stream, S>(codes + first * words * 4, scale, bias, out + first * GroupSize, n);
-        continue;
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t g = first + i;
-        if (((finite >> i) & 1u) != 0) {
-          avx512::dequantize_group<Bits, GroupSize, Stream>(
-              codes + g * words * 4, avx512::affine_rule<S>(scale[i], bias[i]), out + g * GroupSize);
-        } else {
-          dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
-        }
-      }
-    }
-  }
-};
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-#endif  // LOWBIT_HAVE_AVX512
-
-// ======== lowbit/detail/neon.hpp ==========================================================================
-
-// lowbit/detail/neon.hpp — NEON kernels (aarch64), in three variants chosen by the compiler's macros:
-//   baseline armv8-a    float32 arithmetic; fcvtn/fcvtl for half; integer rounding for bfloat16
-//   + fp16 arithmetic   (__ARM_FEATURE_FP16_VECTOR_ARITHMETIC, Apple M1 and later) half scales are
-//                       multiplied and added in half, 8 lanes per vector: exactly MLX's rounding for half
-//   + bf16 conversions  (__ARM_FEATURE_BF16_VECTOR_ARITHMETIC) bfcvtn rounds float to bfloat16
-//
-// Per group, the 2^Bits outputs are computed once with the exact rule and split into byte planes; each
-// element is then one tbl per output byte, and st2/st4 interleave the planes back into 16- or 32-bit
-// values in memory order (so no per-element widening or conversion happens at all). For more bits than
-// the tables pay for (float output: 6..8, 2-byte output: 7..8) the rule is applied per element.
-//
-// Why it is exact:
-//   * s * q is one fmul and the add a separate fadd behind no_contract: no FMA can form;
-//   * fcvtn, bfcvtn and fp16 fmul/fadd round to nearest even (FPCR default), like lowbit::half/bfloat16;
-//     the fp16 product s * q is the half rounding of the exact product, which is what the float path
-//     computes, and a sum of two halves rounded once equals the float sum rounded to half (numeric.hpp);
-//   * groups whose scale or bias is not finite take the scalar reference (NaN payloads, inf * 0): the
-//     vector code only ever sees finite inputs, where no NaN can arise (inf can, and rounds correctly).
+#endif  // LOWBIT_DETAIL_SCALAR_AFFINE_HPP
+
+// ======== lowbit/detail/arm_neon/ops.hpp ==================================================================
+
+// lowbit/detail/arm_neon/ops.hpp — the NEON (aarch64) primitives every kernel is built from: code unpacking
+// into bytes, exact conversions and roundings to half and bfloat16 (with bfcvtn where the target has it),
+// finiteness checks, broadcasts, and stores through an advancing pointer.
+#ifndef LOWBIT_DETAIL_ARM_NEON_OPS_HPP
+#define LOWBIT_DETAIL_ARM_NEON_OPS_HPP
 
 
 #if LOWBIT_HAVE_NEON
@@ -1863,7 +757,6 @@ LOWBIT_END_NAMESPACE
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
 
@@ -1926,7 +819,7 @@ LOWBIT_ALWAYS_INLINE uint8x16_t codes16(const std::uint8_t* p) noexcept {
   }
 }
 
-// ---- rounding helpers (finite inputs) -------------------------------------------------------------
+// ---- conversions and roundings (finite inputs) ---------------------------------------------------
 // float -> bfloat16 bits, round to nearest even (no NaN can reach here).
 LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
 #if LOWBIT_NEON_BF16
@@ -1946,10 +839,26 @@ LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept {
 LOWBIT_ALWAYS_INLINE float32x4_t widen_half(uint16x4_t h) noexcept {
   return vcvt_f32_f16(vreinterpret_f16_u16(h));
 }
+// 8 values of O (half or bfloat16) from two sets of 4 float lanes, narrowed into one register (fcvtn2,
+// bfcvtn2 or shrn2).
+template <class O>
+LOWBIT_ALWAYS_INLINE uint16x8_t words8(float32x4_t lo, float32x4_t hi) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    return vreinterpretq_u16_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi));
+  } else {
+#if LOWBIT_NEON_BF16
+    return vreinterpretq_u16_bf16(vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(lo), hi));
+#else
+    const uint32x4_t a = vreinterpretq_u32_f32(lo), b = vreinterpretq_u32_f32(hi);
+    const uint32x4_t bias = vdupq_n_u32(0x7fff), one = vdupq_n_u32(1);
+    const uint32x4_t ra = vaddq_u32(a, vaddq_u32(vandq_u32(vshrq_n_u32(a, 16), one), bias));
+    const uint32x4_t rb = vaddq_u32(b, vaddq_u32(vandq_u32(vshrq_n_u32(b, 16), one), bias));
+    return vshrn_high_n_u32(vshrn_n_u32(ra, 16), rb, 16);
+#endif
+  }
+}
 
-LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u; }
-LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
-LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
+// ---- finiteness -------------------------------------------------------------------------------------
 
 // Whether n values are all finite: their exponent is not all ones, i.e. shifted left past the sign, no
 // value reaches the all-ones exponent. 16 values per step: two instructions per vector (shl, umax).
@@ -1983,6 +892,71 @@ LOWBIT_ALWAYS_INLINE bool all_finite(const S* p, std::size_t n) noexcept {
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(const float& x) noexcept { return vld1q_dup_f32(&x); }  // ld1r
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(half x) noexcept { return widen_half(vdup_n_u16(x.to_bits())); }
 LOWBIT_ALWAYS_INLINE float32x4_t broadcast(bfloat16 x) noexcept { return widen_bfloat16(vdup_n_u16(x.to_bits())); }
+
+// ---- stores that advance a pointer ------------------------------------------------------------------
+// st2/st4 have no immediate-offset form, so a group's stores at out, out + 16, ... would each need an
+// address register; bumping one pointer after each store lets the compiler use post-indexing instead.
+// The empty asm hides the bumps' sum, which compilers otherwise fold back into base + offset addressing.
+template <class T>
+LOWBIT_ALWAYS_INLINE void advance(T*& p, std::size_t n) noexcept {
+  p += n;
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__("" : "+r"(p));
+#endif
+}
+
+LOWBIT_ALWAYS_INLINE void store8(float* out, float32x4x2_t v) noexcept {
+  vst1q_f32(out, v.val[0]);
+  vst1q_f32(out + 4, v.val[1]);
+}
+template <class O>
+LOWBIT_ALWAYS_INLINE void store8(O* out, uint16x8_t v) noexcept {
+  vst1q_u16(reinterpret_cast<std::uint16_t*>(out), v);
+}
+}  // namespace neon
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_NEON
+
+#endif  // LOWBIT_DETAIL_ARM_NEON_OPS_HPP
+
+// ======== lowbit/detail/arm_neon/affine.hpp ===============================================================
+
+// lowbit/detail/arm_neon/affine.hpp — the affine mode on NEON (aarch64), in three variants chosen by the
+// compiler's macros:
+//   baseline armv8-a    float32 arithmetic; fcvtn/fcvtl for half; integer rounding for bfloat16
+//   + fp16 arithmetic   (__ARM_FEATURE_FP16_VECTOR_ARITHMETIC, Apple M1 and later) half scales are
+//                       multiplied and added in half, 8 lanes per vector: exactly MLX's rounding for half
+//   + bf16 conversions  (__ARM_FEATURE_BF16_VECTOR_ARITHMETIC) bfcvtn rounds float to bfloat16
+//
+// Per group, the 2^Bits outputs are computed once with the exact rule and split into byte planes; each
+// element is then one tbl per output byte, and st2/st4 interleave the planes back into 16- or 32-bit
+// values in memory order (so no per-element widening or conversion happens at all). For more bits than
+// the tables pay for (float output: 6..8, 2-byte output: 7..8) the rule is applied per element.
+//
+// Why it is exact:
+//   * s * q is one fmul and the add a separate fadd behind no_contract: no FMA can form;
+//   * fcvtn, bfcvtn and fp16 fmul/fadd round to nearest even (FPCR default), like lowbit::half/bfloat16;
+//     the fp16 product s * q is the half rounding of the exact product, which is what the float path
+//     computes, and a sum of two halves rounded once equals the float sum rounded to half (numeric.hpp);
+//   * groups whose scale or bias is not finite take the scalar reference (NaN payloads, inf * 0): the
+#ifndef LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
+#define LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
+
+
+#if LOWBIT_HAVE_NEON
+
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace neon {
 
 // 8 output values: two float32x4 for float output, eight 16-bit values otherwise.
 template <class O>
@@ -2052,18 +1026,6 @@ struct rule<half> {
   }
 };
 #endif
-
-// ---- stores that advance a pointer ------------------------------------------------------------------
-// st2/st4 have no immediate-offset form, so a group's stores at out, out + 16, ... would each need an
-// address register; bumping one pointer after each store lets the compiler use post-indexing instead.
-// The empty asm hides the bumps' sum, which compilers otherwise fold back into base + offset addressing.
-template <class T>
-LOWBIT_ALWAYS_INLINE void advance(T*& p, std::size_t n) noexcept {
-  p += n;
-#if defined(__GNUC__) || defined(__clang__)
-  __asm__("" : "+r"(p));
-#endif
-}
 
 // ---- per-group tables in byte planes --------------------------------------------------------------
 // The codes j .. j+7 (mod 2^Bits) as 16-bit lanes.
@@ -2161,21 +1123,9 @@ struct table<Bits, O, true> {
   }
 };
 
-// A scale or bias broadcast straight from memory (one ld1r).
-LOWBIT_ALWAYS_INLINE float32x4_t load_broadcast(const float* p) noexcept { return vld1q_dup_f32(p); }
-
 template <int Bits, class O>
 constexpr bool uses_table() {
   return std::is_same<O, float>::value ? Bits <= 5 : Bits <= 6;
-}
-
-LOWBIT_ALWAYS_INLINE void store8(float* out, float32x4x2_t v) noexcept {
-  vst1q_f32(out, v.val[0]);
-  vst1q_f32(out + 4, v.val[1]);
-}
-template <class O>
-LOWBIT_ALWAYS_INLINE void store8(O* out, uint16x8_t v) noexcept {
-  vst1q_u16(reinterpret_cast<std::uint16_t*>(out), v);
 }
 
 // One group whose scale and bias are finite, into out, which advances past the group. Reads up to 16 bytes
@@ -2214,600 +1164,40 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   }
 }
 
-}  // namespace neon
-
-struct neon_kernels {
-#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-fp16-bf16";
-#elif LOWBIT_NEON_FP16
-  static constexpr const char* name = "neon-fp16";
-#elif LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-bf16";
-#else
-  static constexpr const char* name = "neon";
-#endif
-  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
-  static constexpr bool has_streaming_stores = false;
-  static constexpr bool streams_directly = false;  // see detail/driver.hpp
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
-  // One vector pass over the scales and biases tells whether they are all finite (the usual case); then
-  // the groups run in a loop with no test and no call, which keeps its constants in registers. Otherwise
-  // each group is tested, and a non-finite one takes the scalar reference.
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    if (neon::all_finite(scales, groups) && neon::all_finite(biases, groups)) {
-      const O* const end = out + groups * GroupSize;
-      while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
-        neon::dequantize_group<Bits, GroupSize>(codes, neon::rule<S>(*scales, *biases), out);
-        neon::advance(codes, words * 4);
-        neon::advance(scales, 1);
-        neon::advance(biases, 1);
-      }
-      return;
+// Groups [0, groups). One vector pass over the scales and biases tells whether they are all finite (the usual
+// case); then the groups run in a loop with no test and no call, which keeps its constants in registers.
+// Otherwise each group is tested, and a non-finite one takes the scalar reference.
+template <int Bits, int GroupSize, class S, class O>
+void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if (all_finite(scales, groups) && all_finite(biases, groups)) {
+    const O* const end = out + groups * GroupSize;
+    while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
+      dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
+      advance(codes, words * 4);
+      advance(scales, 1);
+      advance(biases, 1);
     }
-    for (std::size_t g = 0; g < groups; ++g) {
-      if (neon::finite(scales[g]) && neon::finite(biases[g])) {
-        O* group_out = out + g * GroupSize;
-        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]), group_out);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
-      }
+    return;
+  }
+  for (std::size_t g = 0; g < groups; ++g) {
+    if (finite(scales[g]) && finite(biases[g])) {
+      O* group_out = out + g * GroupSize;
+      dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
+    } else {
+      dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
     }
   }
-};
+}
 
+}  // namespace neon
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_HAVE_NEON
 
-// ======== lowbit/detail/backend.hpp =======================================================================
-
-// lowbit/detail/backend.hpp — the compiler's target (config.hpp) -> one kernel set, `active_kernels`.
-//
-// The scalar kernels are always compiled. Each SIMD backend header guards itself on the macros it
-// needs, so a build for AVX-512 also carries the AVX2 kernels (tests compare both with the scalar
-// reference), while only the selected set serves lowbit::dequantize.
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
-using active_kernels = avx512_kernels;
-#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
-using active_kernels = avx2_kernels;
-#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
-using active_kernels = neon_kernels;
-#else
-using active_kernels = scalar_kernels;
-#endif
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-// ======== lowbit/mode.hpp =================================================================================
-
-// lowbit/mode.hpp — MLX's quantization modes, as facts: names, bits, group sizes (MLX's `mode=` argument).
-//
-//   mode     bits  group  values                scale (one uint8 per group)     biases
-//   affine   2..8  32/64/128  integer codes     ScaleT (float, half, bfloat16)  yes
-//   mxfp4    4     32     FP4 E2M1              E8M0 (a power of two)           no
-//   nvfp4    4     16     FP4 E2M1              FP8 E4M3 (+ optional float32 global scale)
-//   mxfp8    8     32     FP8 E4M3              E8M0                            no
-//
-// The floating-point modes fix bits and group size; affine takes them as parameters (MLX's defaults:
-// 4 bits, group size 64). The numeric rules of the fp modes are documented in fp.hpp.
-
-#include <initializer_list>
-#include <string_view>
-
-
-namespace lowbit {
-
-/// MLX's quantization mode (`mlx.core.quantize(..., mode=...)`). The enumerators' names are MLX's strings.
-enum class mode : int { affine = 0, mxfp4 = 1, nvfp4 = 2, mxfp8 = 3 };
-
-/// A mode as a compile-time constant, with its facts: lowbit::mode_tag<lowbit::mode::mxfp4>::group_size.
-template <mode M>
-struct mode_tag {
-  static constexpr mode value = M;
-  static constexpr int bits = M == mode::mxfp8 ? 8 : 4;                                 // affine: MLX default
-  static constexpr int group_size = M == mode::nvfp4 ? 16 : M == mode::affine ? 64 : 32;  // affine: MLX default
-};
-
-}  // namespace lowbit
-
-LOWBIT_BEGIN_NAMESPACE
-
-/// True for the modes lowbit knows (a lowbit::mode cast from an arbitrary integer may be none of them).
-constexpr bool is_valid_mode(mode m) noexcept {
-  return m == mode::affine || m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8;
-}
-
-/// True for mxfp4, nvfp4 and mxfp8: the modes with uint8 scales, no biases, and fixed bits and group size.
-constexpr bool is_fp_mode(mode m) noexcept { return m == mode::mxfp4 || m == mode::nvfp4 || m == mode::mxfp8; }
-
-/// Bits per element: 4 for mxfp4 and nvfp4, 8 for mxfp8; for affine, MLX's default (4).
-constexpr int mode_bits(mode m) noexcept { return m == mode::mxfp8 ? 8 : 4; }
-
-/// Elements per scale: 32 for mxfp4 and mxfp8, 16 for nvfp4; for affine, MLX's default (64).
-constexpr int mode_group_size(mode m) noexcept {
-  return m == mode::nvfp4 ? 16 : m == mode::affine ? 64 : 32;
-}
-
-/// MLX's name of the mode: "affine", "mxfp4", "nvfp4", "mxfp8" ("invalid" for an out-of-range value).
-constexpr const char* mode_name(mode m) noexcept {
-  switch (m) {
-    case mode::affine: return "affine";
-    case mode::mxfp4: return "mxfp4";
-    case mode::nvfp4: return "nvfp4";
-    case mode::mxfp8: return "mxfp8";
-  }
-  return "invalid";
-}
-
-/// Parses MLX's mode string (exact, lower case, as MLX writes it in config.json) without throwing.
-/// Returns false and leaves `out` unchanged for anything else. The throwing form is lowbit::parse_mode.
-constexpr bool try_parse_mode(std::string_view name, mode& out) noexcept {
-  for (mode m : {mode::affine, mode::mxfp4, mode::nvfp4, mode::mxfp8}) {
-    if (name == mode_name(m)) {
-      out = m;
-      return true;
-    }
-  }
-  return false;
-}
-
-LOWBIT_END_NAMESPACE
-
-// ======== lowbit/error.hpp ================================================================================
-
-// lowbit/error.hpp — lowbit::error and the one place that checks arguments.
-//
-// Every public entry point validates all of its arguments before it touches an output, so when a
-// lowbit::error is thrown no output byte has been written. Messages name the function, the bad value
-// and what is allowed, e.g.
-//   [lowbit::dequantize] bits 9 is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8
-
-#include <cstddef>
-#include <cstdint>
-#include <initializer_list>
-#include <limits>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <utility>
-
-
-namespace lowbit {
-
-/// Thrown for any invalid argument of a lowbit function. Derives from std::invalid_argument.
-class error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-}  // namespace lowbit
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-// A pointer argument and its name in the public signature.
-using named_pointer = std::pair<const char*, const void*>;
-
-[[noreturn]] inline void fail(const char* function, const std::string& what) {
-  throw error(std::string("[lowbit::") + function + "] " + what);
-}
-
-inline void check_bits(const char* function, int bits) {
-  if (!format::is_supported_bits(bits)) {
-    fail(function, "bits " + std::to_string(bits) +
-                       " is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8 (MLX ships 2, 3, 4, 5, 6, 8)");
-  }
-}
-
-inline void check_group_size(const char* function, int group_size) {
-  if (!format::is_supported_group_size(group_size)) {
-    fail(function, "group_size " + std::to_string(group_size) + " is not supported; supported: 32, 64, 128");
-  }
-}
-
-// Shape and pointer checks shared by every affine entry point. largest_element is the size in bytes of
-// the widest element array the call reads or writes (so its byte count cannot overflow either).
-inline void check_shape_and_pointers(const char* function, std::size_t rows, std::size_t cols, int group_size,
-                                     std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
-  if (cols % static_cast<std::size_t>(group_size) != 0) {
-    fail(function, "cols " + std::to_string(cols) + " is not a multiple of group_size " +
-                       std::to_string(group_size));
-  }
-  if (rows == 0 || cols == 0) return;  // a valid no-op: nothing is read or written
-  const std::size_t max = std::numeric_limits<std::size_t>::max();
-  if (rows > max / cols) {
-    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " overflows size_t");
-  }
-  if (rows * cols > max / largest_element) {
-    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " elements of " +
-                       std::to_string(largest_element) + " bytes overflow size_t");
-  }
-  for (const named_pointer& p : pointers) {
-    if (p.second == nullptr) {
-      fail(function, std::string(p.first) + " is null but rows x cols = " + std::to_string(rows) + " x " +
-                         std::to_string(cols) + " is not empty");
-    }
-  }
-}
-
-
-// ---- floating-point modes (fp.hpp) -----------------------------------------------------------------
-inline std::string mode_list() { return "affine, mxfp4, nvfp4, mxfp8"; }
-
-[[noreturn]] inline void fail_unknown_mode(const char* function, std::string_view name) {
-  fail(function, "unknown mode \"" + std::string(name) + "\"; supported: " + mode_list());
-}
-
-inline void check_mode_value(const char* function, mode m) {
-  if (!is_valid_mode(m)) {
-    fail(function, "mode " + std::to_string(static_cast<int>(m)) + " is not a lowbit::mode; supported: " + mode_list());
-  }
-}
-
-// The mode of an fp-mode call (uint8 scales, no biases): mxfp4, nvfp4 or mxfp8.
-inline void check_fp_mode(const char* function, mode m) {
-  check_mode_value(function, m);
-  if (m == mode::affine) {
-    fail(function, std::string("mode affine has scales and biases of a float type; call ") + function +
-                       "(wq, scales, biases, out, rows, cols, bits, group_size) (the affine overload)");
-  }
-}
-
-// bits and group_size read from a configuration (e.g. MLX's config.json) against what the mode requires.
-inline void check_mode_config(const char* function, mode m, int bits, int group_size) {
-  check_mode_value(function, m);
-  if (m == mode::affine) {
-    check_bits(function, bits);
-    check_group_size(function, group_size);
-    return;
-  }
-  if (bits != mode_bits(m)) {
-    fail(function, std::string("mode ") + mode_name(m) + " requires bits " + std::to_string(mode_bits(m)) +
-                       "; got " + std::to_string(bits));
-  }
-  if (group_size != mode_group_size(m)) {
-    fail(function, std::string("mode ") + mode_name(m) + " requires group_size " +
-                       std::to_string(mode_group_size(m)) + "; got " + std::to_string(group_size));
-  }
-}
-
-// Everything an fp-mode dequantize or quantize checks before it touches an output: the mode, the global
-// scale (nvfp4 only), cols a multiple of the mode's group size, overflow, and null pointers.
-inline void check_fp_call(const char* function, mode m, std::size_t rows, std::size_t cols, const float* global_scale,
-                          std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
-  check_fp_mode(function, m);
-  if (global_scale != nullptr && m != mode::nvfp4) {
-    fail(function, std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
-                       " takes none (pass nullptr)");
-  }
-  const int group_size = mode_group_size(m);
-  if (cols % static_cast<std::size_t>(group_size) != 0) {
-    fail(function, std::string("mode ") + mode_name(m) + " requires cols to be a multiple of its group_size " +
-                       std::to_string(group_size) + "; got cols " + std::to_string(cols));
-  }
-  check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
-}
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-// ======== lowbit/parallel.hpp =============================================================================
-
-// lowbit/parallel.hpp — options for large dequantize calls: threads (lowbit's or the caller's own pool)
-// and how results are stored.
-//
-//   lowbit::options opt;
-//   opt.bits = 4;
-//   opt.group_size = 64;
-//   opt.threads = 0;                              // one per hardware thread
-//   lowbit::dequantize(wq, scales, biases, out, rows, cols, opt);
-//
-//   // Or run the work on your own pool: lowbit hands over `count` independent tasks.
-//   opt.executor = [&](std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
-//     my_pool.parallel_for(0, count, [&](std::size_t i) { task(i, i + 1); });   // returns when all are done
-//   };
-//
-// The result is bit-identical whatever the threads, executor or store policy: the matrix is split at group
-// boundaries and every group is computed the same way.
-
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <thread>
-#include <vector>
-
-
-#ifndef LOWBIT_STREAMING_THRESHOLD
-/// Outputs of at least this many bytes are written with non-temporal (streaming) stores when the backend
-/// has them: they bypass the caches, which a result much larger than the last-level cache would only
-/// evict, and they skip reading each line before writing it. Smaller results stay in cache for their
-/// consumer. Measured on a 32 MiB-L3 machine: streaming wins by 1.4x at 64 MiB of float output and loses
-/// slightly at 32 MiB. Override by defining the macro (the same value in every translation unit), or per
-/// call with options::stores.
-#define LOWBIT_STREAMING_THRESHOLD (std::size_t{64} << 20)
-#endif
-
-#ifndef LOWBIT_MIN_ELEMENTS_PER_THREAD
-/// Below this many output elements per thread, lowbit uses fewer threads (and a smaller call runs inline
-/// on the caller's thread): starting a thread costs tens of microseconds.
-#define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
-#endif
-
-namespace lowbit {
-
-/// Runs task(begin, end) over sub-ranges covering [0, count), possibly in parallel, and returns when all
-/// have finished. Any split is correct: the tasks are independent.
-using parallel_for = std::function<void(std::size_t count, const std::function<void(std::size_t, std::size_t)>& task)>;
-
-/// How dequantize writes its output.
-enum class store_policy {
-  automatic,  ///< streaming stores for outputs of at least LOWBIT_STREAMING_THRESHOLD bytes, else regular
-  regular,    ///< ordinary stores: the result stays in cache
-  streaming,  ///< non-temporal stores where the backend has them (x86), ordinary ones elsewhere
-};
-
-/// Options of the run-time dequantize overload that takes them.
-struct options {
-  int bits = default_bits;
-  int group_size = default_group_size;
-  /// Threads lowbit starts for this call (the caller's thread is one of them); 0 means one per hardware
-  /// thread. Fewer are used when the matrix is small (LOWBIT_MIN_ELEMENTS_PER_THREAD).
-  unsigned threads = 1;
-  /// If set, the work is handed to this executor instead of lowbit's own threads (threads is ignored).
-  parallel_for executor;
-  store_policy stores = store_policy::automatic;
-};
-
-}  // namespace lowbit
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-// lowbit's own executor: `threads` contiguous ranges, the first on the calling thread, the rest on
-// std::threads started for this call.
-inline void run_on_threads(unsigned threads, std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
-  if (threads <= 1 || count <= 1) {
-    task(0, count);
-    return;
-  }
-  const std::size_t n = threads < count ? threads : count;
-  std::vector<std::thread> workers;
-  workers.reserve(n - 1);
-  for (std::size_t t = 1; t < n; ++t) {
-    workers.emplace_back([&task, t, n, count] { task(count * t / n, count * (t + 1) / n); });
-  }
-  task(0, count / n);
-  for (auto& w : workers) w.join();
-}
-
-// How many threads a call of `elements` outputs gets.
-inline unsigned thread_count(unsigned requested, std::size_t elements) noexcept {
-  unsigned threads = requested != 0 ? requested : std::thread::hardware_concurrency();
-  if (threads == 0) threads = 1;
-  const std::size_t useful = elements / LOWBIT_MIN_ELEMENTS_PER_THREAD;
-  if (useful < threads) threads = useful == 0 ? 1u : static_cast<unsigned>(useful);
-  return threads;
-}
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-// ======== lowbit/detail/driver.hpp ========================================================================
-
-// lowbit/detail/driver.hpp — from a public call to a kernel: validation, the one switch from runtime
-// (bits, group_size) to compile-time parameters, and the walk over the matrix.
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <type_traits>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-template <int V>
-using int_constant = std::integral_constant<int, V>;
-
-template <int GroupSize, class F>
-void with_bits(int bits, F&& f) {
-  switch (bits) {
-    case 1: return f(int_constant<1>{}, int_constant<GroupSize>{});
-    case 2: return f(int_constant<2>{}, int_constant<GroupSize>{});
-    case 3: return f(int_constant<3>{}, int_constant<GroupSize>{});
-    case 4: return f(int_constant<4>{}, int_constant<GroupSize>{});
-    case 5: return f(int_constant<5>{}, int_constant<GroupSize>{});
-    case 6: return f(int_constant<6>{}, int_constant<GroupSize>{});
-    case 7: return f(int_constant<7>{}, int_constant<GroupSize>{});
-    default: return f(int_constant<8>{}, int_constant<GroupSize>{});
-  }
-}
-
-// Calls f(int_constant<bits>, int_constant<group_size>) for validated runtime values.
-template <class F>
-void with_config(int bits, int group_size, F&& f) {
-  switch (group_size) {
-    case 32: return with_bits<32>(bits, f);
-    case 64: return with_bits<64>(bits, f);
-    default: return with_bits<128>(bits, f);
-  }
-}
-
-// Reinterprets a user's array as the lowbit storage type it shares a layout with (types.hpp).
-template <class T>
-LOWBIT_ALWAYS_INLINE const storage_t<T>* as_storage(const T* p) noexcept {
-  return reinterpret_cast<const storage_t<T>*>(p);
-}
-template <class T>
-LOWBIT_ALWAYS_INLINE storage_t<T>* as_storage(T* p) noexcept {
-  return reinterpret_cast<storage_t<T>*>(p);
-}
-
-template <class S, class O>
-constexpr std::size_t widest() noexcept {
-  return sizeof(S) > sizeof(O) ? sizeof(S) : sizeof(O);
-}
-
-// ---- dequantize -----------------------------------------------------------------------------------
-// Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
-// the codes they are given, which for small groups reaches past several groups: the last `tail` groups of
-// the matrix are therefore read from a zero-padded copy of their codes.
-// Stream: the kernel's non-temporal variant (Kernels::streams_directly), for a 64-byte aligned out.
-template <class Kernels, int Bits, int GroupSize, bool Stream, class S, class O>
-void call_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) {
-  if constexpr (Stream) {
-    Kernels::template dequantize_streaming<Bits, GroupSize>(wq, scales, biases, out, groups);
-  } else {
-    Kernels::template dequantize<Bits, GroupSize>(wq, scales, biases, out, groups);
-  }
-}
-
-template <class Kernels, int Bits, int GroupSize, bool Stream = false, class S, class O>
-void run_kernel(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t g, std::size_t n,
-                std::size_t total) {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  constexpr std::size_t tail = (Kernels::overread + 4 * words - 1) / (4 * words);  // groups reading past the end
-  const std::size_t safe_end = total > tail ? total - tail : 0;  // groups before this read only codes
-  const std::size_t direct = g + n <= safe_end ? n : (g < safe_end ? safe_end - g : 0);
-  if (direct != 0) call_kernel<Kernels, Bits, GroupSize, Stream>(wq + g * words, scales + g, biases + g, out, direct);
-  if constexpr (tail != 0) {
-    if (direct == n) return;
-    const std::size_t rest = n - direct;  // at most `tail` groups, ending the matrix
-    alignas(64) std::uint32_t padded[tail * words + (Kernels::overread + 3) / 4] = {};
-    std::memcpy(padded, wq + (g + direct) * words, rest * words * 4);
-    call_kernel<Kernels, Bits, GroupSize, Stream>(padded, scales + g + direct, biases + g + direct,
-                                                  out + direct * GroupSize, rest);
-  }
-}
-
-// With non-temporal stores, through a small buffer. A non-temporal line written in parts costs a read of
-// the line, and the output may have any alignment: so the kernels (which always store normally) compute
-// each block of groups into a buffer in L1, and whole aligned 64-byte lines are copied out with
-// non-temporal stores (Kernels::stream_lines). The ends of the range, where a line is only partly ours, are
-// written with memcpy; the piece of a line left at the end of a block is carried into the next one, so no
-// line is ever streamed in parts. Blocks are small (1 KiB), so the stores drain while the next block is
-// computed (8 KiB blocks measured half as fast).
-//
-// A kernel that can store non-temporally itself (Kernels::streams_directly) does so when out is 64-byte
-// aligned, since each group's output is then whole lines: no buffer, no copy, and the stores drain while
-// the kernel computes (AVX-512 on Zen 4, 4-bit, group 64, 11008x4096, three alternating runs: float
-// 0.87-0.89 -> 0.93-0.94 of the non-temporal roofline, half 0.74-0.80 -> 0.89-0.91).
-template <class Kernels, int Bits, int GroupSize, class S, class O>
-void run_streaming(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t first,
-                   std::size_t last, std::size_t total) {
-  if constexpr (Kernels::streams_directly) {
-    static_assert(GroupSize * sizeof(O) % 64 == 0, "a group's output is whole lines");
-    if (reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
-      run_kernel<Kernels, Bits, GroupSize, true>(wq, scales, biases, out + first * GroupSize, first, last - first,
-                                                 total);
-      Kernels::stream_fence();
-      return;
-    }
-  }
-  constexpr std::size_t line = 64 / sizeof(O);  // elements per cache line
-  constexpr std::size_t block = 1024 / (GroupSize * sizeof(O)) > 0 ? 1024 / (GroupSize * sizeof(O)) : 1;
-  alignas(64) O buffer[block * GroupSize + 2 * line];
-  O* dst = out + first * GroupSize;  // where base[0] belongs
-  O* base = buffer;                  // base + carry is 64-byte aligned: the kernels' stores are aligned
-  std::size_t carry = 0;             // elements at base[0, carry) not yet written
-  for (std::size_t g = first; g < last;) {
-    const std::size_t n = last - g < block ? last - g : block;
-    run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, base + carry, g, n, total);
-    const std::size_t have = carry + n * GroupSize;
-    std::size_t head = (64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64 / sizeof(O);
-    if (head > have) head = have;
-    if (head != 0) std::memcpy(dst, base, head * sizeof(O));  // the first block only
-    const std::size_t lines = (have - head) / line;
-    Kernels::stream_lines(dst + head, base + head, lines * line * sizeof(O));
-    const std::size_t done = head + lines * line;
-    const std::size_t left = have - done;  // less than a line
-    O* next = buffer + (line - left) % line;  // next + left is aligned again
-    O piece[line];
-    std::memcpy(piece, base + done, sizeof piece);  // a whole line's worth: the buffer has room
-    std::memcpy(next, piece, sizeof piece);
-    base = next, carry = left, dst += done, g += n;
-  }
-  std::memcpy(dst, base, carry * sizeof(O));
-  Kernels::stream_fence();
-}
-
-// A validated shape: the whole matrix, on the threads or executor the options name.
-template <class Kernels, int Bits, int GroupSize, class S, class O>
-void dequantize_matrix(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                       std::size_t cols, const options& opt) {
-  const std::size_t elements = rows * cols, groups = elements / GroupSize;
-  const bool streaming =
-      Kernels::has_streaming_stores &&
-      (opt.stores == store_policy::streaming ||
-       (opt.stores == store_policy::automatic && elements * sizeof(O) >= LOWBIT_STREAMING_THRESHOLD));
-  // Tasks of about 64 KiB of output each (whole groups), so that an executor can balance them.
-  const std::size_t per_task = (std::size_t{65536} / (GroupSize * sizeof(O))) + 1;
-  const std::size_t tasks = (groups + per_task - 1) / per_task;
-  const auto task = [&](std::size_t begin, std::size_t end) {
-    const std::size_t last = end * per_task < groups ? end * per_task : groups;
-    const std::size_t first = begin * per_task;
-    if (first >= last) return;
-    if (streaming) {
-      run_streaming<Kernels, Bits, GroupSize>(wq, scales, biases, out, first, last, groups);
-    } else {
-      run_kernel<Kernels, Bits, GroupSize>(wq, scales, biases, out + first * GroupSize, first, last - first, groups);
-    }
-  };
-  if (opt.executor) {
-    opt.executor(tasks, task);
-  } else {
-    run_on_threads(thread_count(opt.threads, elements), tasks, task);
-  }
-}
-
-template <class Kernels, int Bits, int GroupSize, class S, class O>
-void dequantize_checked(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols, const options& opt = options()) {
-  check_shape_and_pointers("dequantize", rows, cols, GroupSize, widest<S, O>(),
-                           {{"wq", wq}, {"scales", scales}, {"biases", biases}, {"out", out}});
-  if (rows == 0 || cols == 0) return;
-  dequantize_matrix<Kernels, Bits, GroupSize>(wq, scales, biases, out, rows, cols, opt);
-}
-
-template <class Kernels, class S, class O>
-void dequantize_runtime(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
-                        std::size_t cols, const options& opt) {
-  check_bits("dequantize", opt.bits);
-  check_group_size("dequantize", opt.group_size);
-  with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
-    dequantize_checked<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols, opt);
-  });
-}
-
-// ---- quantize -------------------------------------------------------------------------------------
-template <class T>
-void quantize_runtime(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
-                      int bits, int group_size) {
-  check_bits("quantize", bits);
-  check_group_size("quantize", group_size);
-  check_shape_and_pointers("quantize", rows, cols, group_size, sizeof(T),
-                           {{"w", w}, {"wq", wq}, {"scales", scales}, {"biases", biases}});
-  if (rows == 0 || cols == 0) return;
-  with_config(bits, group_size, [&](auto b, auto g) {
-    quantize_groups<decltype(b)::value, decltype(g)::value>(w, wq, scales, biases,
-                                                            rows * (cols / decltype(g)::value));
-  });
-}
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
+#endif  // LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
 
 // ======== lowbit/detail/fp_numeric.hpp ====================================================================
 
@@ -2827,6 +1217,8 @@ LOWBIT_END_NAMESPACE
 // of O (or of an O-rounded power of two and a 4-bit float) is exact, so rounding it to O once is the
 // correctly rounded product in O. With a global scale MLX's result is float32 (the global scale promotes
 // it); an output type other than float then takes one more RNE conversion, as MLX's astype would.
+#ifndef LOWBIT_DETAIL_FP_NUMERIC_HPP
+#define LOWBIT_DETAIL_FP_NUMERIC_HPP
 
 #include <array>
 #include <cmath>
@@ -2934,10 +1326,6 @@ LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
   return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
 }
 
-LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept {
-  return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u;
-}
-
 // The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
 constexpr std::uint32_t default_nan_bits = 0xffc00000u;
@@ -3038,24 +1426,15 @@ inline std::uint8_t e2m1_code(T q) noexcept {
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-// ======== lowbit/detail/fp_scalar.hpp =====================================================================
+#endif  // LOWBIT_DETAIL_FP_NUMERIC_HPP
 
-// lowbit/detail/fp_scalar.hpp — the scalar reference for the floating-point modes: the oracle every SIMD
-// fp kernel set is tested against, and MLX's fp quantize.
-//
-// An fp kernel set has the same shape in every backend (detail/fp_<isa>.hpp):
-//
-//   struct <isa>_fp_kernels {
-//     static constexpr const char* name;
-//     // Dequantizes `groups` consecutive groups of mode M: wq holds groups * group_size * bits / 32 words,
-//     // scales one uint8 code per group, out groups * group_size values. global_scale is null, or (nvfp4
-//     // only) points to the float32 global scale.
-//     template <mode M, class O>
-//     static void dequantize(const uint32_t* wq, const uint8_t* scales, O* out, size_t groups,
-//                            const float* global_scale) noexcept;
-//   };
-//
-// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
+// ======== lowbit/detail/scalar/fp.hpp =====================================================================
+
+// lowbit/detail/scalar/fp.hpp — the floating-point modes one element at a time: the reference every kernel
+// set is tested against, the SIMD kernels' way out for groups with a non-finite scale factor, and MLX's fp
+// quantize.
+#ifndef LOWBIT_DETAIL_SCALAR_FP_HPP
+#define LOWBIT_DETAIL_SCALAR_FP_HPP
 
 #include <algorithm>
 #include <cmath>
@@ -3065,15 +1444,6 @@ LOWBIT_END_NAMESPACE
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-
-// Element i of a group's packed codes: 4-bit codes LSB-first (element 2k is the low nibble of byte k),
-// 8-bit codes one byte each; words are read as numbers, so this holds on any host byte order.
-template <mode M>
-LOWBIT_ALWAYS_INLINE unsigned fp_code_at(const std::uint32_t* words, int i) noexcept {
-  constexpr int bits = mode_bits(M);
-  constexpr int per_word = 32 / bits;
-  return (words[i / per_word] >> (bits * (i % per_word))) & ((1u << bits) - 1u);
-}
 
 template <mode M>
 LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
@@ -3089,29 +1459,28 @@ LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
 template <mode M, class O>
 void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
   constexpr int group_size = mode_group_size(M);
-  if (fp::finite(sf)) {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  const auto element = [&](int i) {
+    return fp_element<M>(format::code_at(words, static_cast<std::size_t>(i), mode_bits(M)));
+  };
+  if (finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, element(i));
   } else {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, element(i));
   }
 }
 
-struct scalar_fp_kernels {
-  static constexpr const char* name = "scalar";
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    constexpr int group_size = mode_group_size(M);
-    constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
-    const bool global = M == mode::nvfp4 && global_scale != nullptr;
-    const float decode = global ? fp::global_decode(*global_scale) : 0.0f;
-    for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
-      const float sf = global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
-      scalar_fp_group<M>(wq, sf, out);
-    }
+// Groups [0, groups) of mode M. Global: nvfp4 with a global scale, whose decode factor is `decode`
+// (fp::global_decode); otherwise decode is unused.
+template <mode M, bool Global, class O>
+void scalar_fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
+  for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
+    const float sf = Global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
+    scalar_fp_group<M>(wq, sf, out);
   }
-};
+}
 
 // MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
 // group of the input type T, every step in T unless said otherwise:
@@ -3170,448 +1539,12 @@ void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-// ======== lowbit/detail/fp_avx2.hpp =======================================================================
+#endif  // LOWBIT_DETAIL_SCALAR_FP_HPP
 
-// lowbit/detail/fp_avx2.hpp — AVX2 + F16C kernels for the floating-point modes.
-//
-// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed with two vmulps (the
-// scalar reference's float multiply) and converted to O. Float output looks them up eight codes at a time
-// with vpermps, one table per half of the code range, blended on code bit 3. 2-byte output keeps the 16
-// values as two byte planes (low and high bytes) and looks up 32 codes with two vpshufb, which index by the
-// low four bits of each byte: a 4-bit code is exactly a pshufb index.
-//
-// mxfp8: E4M3 is decoded through binary16 (the low seven bits shifted left by 7, times 256; exact) with
-// vcvtph2ps, then the same vmulps and conversion as the scalar reference.
-//
-// Exactness, as in fp_avx512.hpp: same scalar scale factor, vmulps alone (no add to fuse), vcvtps2ph for
-// half, integer rounding identical to lowbit::bfloat16 for bfloat16; groups whose sf is not finite take the
-// scalar reference.
+// ======== lowbit/detail/arm_neon/fp.hpp ===================================================================
 
-
-#if LOWBIT_HAVE_AVX2
-
-#include <immintrin.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <type_traits>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-namespace fp_avx2 {
-
-// ---- float lanes -> O ----------------------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
-  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
-}
-// Two sets of 8 float lanes -> 16 values of O in order (half or bfloat16).
-template <class O>
-LOWBIT_ALWAYS_INLINE __m256i words16(__m256 a, __m256 b) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(half_bits(a)), half_bits(b), 1);
-  } else {
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(bfloat16_dwords(a), bfloat16_dwords(b)), 0xd8);
-  }
-}
-
-LOWBIT_ALWAYS_INLINE __m256 e2m1_low() noexcept { return _mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f); }
-LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
-  return _mm256_setr_ps(-0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
-}
-
-// ---- fp4, float output ---------------------------------------------------------------------------------
-// 8 codes from 4 bytes: broadcast, shift each lane to its nibble (vpermps uses index bits 0..2; bit 3, moved
-// to the sign for blendv, picks the table of negative values).
-LOWBIT_ALWAYS_INLINE __m256i codes8(const std::uint8_t* p) noexcept {
-  std::uint32_t word;
-  std::memcpy(&word, p, 4);
-  return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
-}
-
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m256 s = _mm256_set1_ps(sf);
-  const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
-  for (int c = 0; c < GroupSize / 8; ++c) {
-    const __m256i idx = codes8(codes + 4 * c);
-    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
-                                      _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
-    _mm256_storeu_ps(out + 8 * c, v);
-  }
-}
-
-// ---- fp4, 2-byte output ----------------------------------------------------------------------------------
-// The 16 values as byte planes, each in both 128-bit lanes (vpshufb looks up within a lane).
-struct planes {
-  __m256i lo, hi;
-};
-template <class O>
-LOWBIT_ALWAYS_INLINE planes fp4_planes(float sf) noexcept {
-  const __m256 s = _mm256_set1_ps(sf);
-  const __m256i w = words16<O>(_mm256_mul_ps(s, e2m1_low()), _mm256_mul_ps(s, e2m1_high()));  // entries 0..15
-  // Within each lane: low bytes of the 8 entries, then their high bytes.
-  const __m256i split = _mm256_shuffle_epi8(
-      w, _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7,
-                          9, 11, 13, 15));
-  const __m128i a = _mm256_castsi256_si128(split), b = _mm256_extracti128_si256(split, 1);
-  return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
-}
-
-LOWBIT_ALWAYS_INLINE __m128i mask4() noexcept { return _mm_set1_epi8(0x0f); }
-
-// 32 elements from 16 bytes of codes.
-LOWBIT_ALWAYS_INLINE void lookup32(const planes& t, const std::uint8_t* p, void* out) noexcept {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i even = _mm_and_si128(b, mask4()), odd = _mm_and_si128(_mm_srli_epi16(b, 4), mask4());
-  const __m256i codes =
-      _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(even, odd)), _mm_unpackhi_epi8(even, odd), 1);
-  const __m256i lo = _mm256_shuffle_epi8(t.lo, codes), hi = _mm256_shuffle_epi8(t.hi, codes);
-  const __m256i a = _mm256_unpacklo_epi8(lo, hi);  // elements 0..7 | 16..23
-  const __m256i b2 = _mm256_unpackhi_epi8(lo, hi);  // elements 8..15 | 24..31
-  auto* o = reinterpret_cast<__m256i*>(out);
-  _mm256_storeu_si256(o, _mm256_permute2x128_si256(a, b2, 0x20));
-  _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(a, b2, 0x31));
-}
-// 16 elements from 8 bytes of codes.
-LOWBIT_ALWAYS_INLINE void lookup16(const planes& t, const std::uint8_t* p, void* out) noexcept {
-  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-  const __m128i codes = _mm_unpacklo_epi8(_mm_and_si128(b, mask4()), _mm_and_si128(_mm_srli_epi16(b, 4), mask4()));
-  const __m128i lo = _mm_shuffle_epi8(_mm256_castsi256_si128(t.lo), codes);
-  const __m128i hi = _mm_shuffle_epi8(_mm256_castsi256_si128(t.hi), codes);
-  auto* o = reinterpret_cast<__m128i*>(out);
-  _mm_storeu_si128(o, _mm_unpacklo_epi8(lo, hi));
-  _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(lo, hi));
-}
-
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
-    const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-    if (!fp::finite(sf)) {
-      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
-    } else if constexpr (std::is_same<O, float>::value) {
-      fp4_group_float<group_size>(codes, sf, out);
-    } else if constexpr (group_size == 32) {
-      lookup32(fp4_planes<O>(sf), codes, out);
-    } else {
-      lookup16(fp4_planes<O>(sf), codes, out);
-    }
-  }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
-LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m256 k256 = _mm256_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!fp::finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      codes += 32, out += 32;
-      continue;
-    }
-    const __m256 sf = _mm256_set1_ps(f);
-    for (int c = 0; c < 2; ++c, codes += 16, out += 16) {
-      const __m256i h = e4m3_as_half_bits(codes);
-      const __m256 a = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), k256));
-      const __m256 b = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), k256));
-      if constexpr (std::is_same<O, float>::value) {
-        _mm256_storeu_ps(out, a);
-        _mm256_storeu_ps(out + 8, b);
-      } else {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words16<O>(a, b));
-      }
-    }
-  }
-}
-
-}  // namespace fp_avx2
-
-struct avx2_fp_kernels {
-  static constexpr const char* name = "avx2";
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    (void)global_scale;  // nvfp4 only
-    if constexpr (M == mode::mxfp8) {
-      fp_avx2::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
-    } else if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_avx2::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-      } else {
-        fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-      }
-    } else {
-      fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-    }
-  }
-};
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#endif  // LOWBIT_HAVE_AVX2
-
-// ======== lowbit/detail/fp_avx512.hpp =====================================================================
-
-// lowbit/detail/fp_avx512.hpp — AVX-512 (F + BW) kernels for the floating-point modes.
-//
-// fp4 (mxfp4, nvfp4): per group, the 16 possible outputs convert_O(sf * e2m1[code]) are computed at once
-// with one vmulps (the scalar reference's float multiply) and one conversion to O, and kept in a register;
-// each element is then a table lookup with its 4-bit code as the index: vpermps for float output (16 codes
-// in 32-bit lanes), vpermw for 2-byte output (32 codes in 16-bit lanes; for nvfp4 two groups share one
-// vpermw, the second group's codes offset by 16).
-//
-// mxfp8: E4M3 is decoded per element without a table: the low seven bits shifted left by 7 are a binary16
-// whose value times 256 is the magnitude (exactly, subnormals included), so vcvtph2ps and an exact multiply
-// by 256 give the element; then the same vmulps by sf and conversion to O as the scalar reference.
-//
-// Exactness: the scale factor sf is computed by the same scalar function as in the reference; vmulps is
-// the reference's float multiply (nothing to fuse: there is no add); vcvtps2ph rounds to nearest even like
-// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 (vcvtneps2bf16 would flush
-// subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
-// the vector code only meets finite factors and never makes a NaN.
-
-
-#if LOWBIT_HAVE_AVX512
-
-#include <immintrin.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <type_traits>
-
-
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
-// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-namespace fp_avx512 {
-
-// ---- float lanes -> O ----------------------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
-  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
-}
-// 16 float lanes as O: __m512 for float, 16 x 16 bits for half and bfloat16.
-template <class O>
-LOWBIT_ALWAYS_INLINE auto convert(__m512 x) noexcept {
-  if constexpr (std::is_same<O, float>::value) {
-    return x;
-  } else if constexpr (std::is_same<O, half>::value) {
-    return half_bits(x);
-  } else {
-    return bfloat16_bits(x);
-  }
-}
-
-LOWBIT_ALWAYS_INLINE __m512 e2m1_table() noexcept {
-  return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
-                        -4.0f, -6.0f);
-}
-
-// ---- fp4 codes ---------------------------------------------------------------------------------------
-// 8 bytes -> their 16 nibbles as bytes in element order (element 2k is the low nibble of byte k).
-LOWBIT_ALWAYS_INLINE __m128i nibbles16(const std::uint8_t* p) noexcept {
-  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  return _mm_unpacklo_epi8(_mm_and_si128(b, mask), _mm_and_si128(_mm_srli_epi16(b, 4), mask));
-}
-// 16 bytes -> their 32 nibbles as bytes in element order.
-LOWBIT_ALWAYS_INLINE __m256i nibbles32(const std::uint8_t* p) noexcept {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)), _mm_unpackhi_epi8(lo, hi), 1);
-}
-
-// ---- fp4 groups ----------------------------------------------------------------------------------------
-// The group's 16 outputs, in O's representation.
-template <class O>
-LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
-  return convert<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
-}
-
-// float output: 16 elements (8 bytes of codes) per vpermps.
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m512 table = fp4_table<float>(sf);
-  for (int c = 0; c < GroupSize / 16; ++c) {
-    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
-    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
-  }
-}
-
-// 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
-LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
-  const __m512i idx = _mm512_or_si512(_mm512_cvtepu8_epi16(nibbles32(codes)), offset);
-  _mm512_storeu_si512(out, _mm512_permutexvar_epi16(idx, table));
-}
-
-// nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
-template <class O>
-LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
-  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
-  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
-}
-
-// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  auto scalar = [&](std::size_t g, float sf) {
-    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
-  };
-  if constexpr (std::is_same<O, float>::value || group_size == 32) {
-    for (std::size_t g = 0; g < groups; ++g) {
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (!fp::finite(sf)) {
-        scalar(g, sf);
-      } else if constexpr (std::is_same<O, float>::value) {
-        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
-      } else {  // one group, one vpermw (entries 16..31 are never indexed)
-        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
-                 out + g * group_size);
-      }
-    }
-  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
-    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
-    std::size_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
-      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
-      if (fp::finite(sf0) && fp::finite(sf1)) {
-        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
-        lookup32(codes + g * bytes, table, second, out + g * group_size);
-      } else {
-        if (fp::finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
-        if (fp::finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
-      }
-    }
-    if (g < groups) {  // the last group alone
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (fp::finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
-    }
-  }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
-// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
-LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O>
-LOWBIT_ALWAYS_INLINE void store16(O* out, __m512 x) noexcept {
-  if constexpr (std::is_same<O, float>::value) {
-    _mm512_storeu_ps(out, x);
-  } else {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), convert<O>(x));
-  }
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m512 k256 = _mm512_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!fp::finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      continue;
-    }
-    const __m512 sf = _mm512_set1_ps(f);
-    const __m512i h = e4m3_as_half_bits(codes);
-    const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
-    const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
-    store16(out, _mm512_mul_ps(sf, lo));
-    store16(out + 16, _mm512_mul_ps(sf, hi));
-  }
-}
-
-}  // namespace fp_avx512
-
-struct avx512_fp_kernels {
-#if LOWBIT_AVX512_VBMI
-  static constexpr const char* name = "avx512-vbmi";
-#else
-  static constexpr const char* name = "avx512";
-#endif
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    (void)global_scale;  // nvfp4 only
-    if constexpr (M == mode::mxfp8) {
-      fp_avx512::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
-    } else if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_avx512::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-      } else {
-        fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-      }
-    } else {
-      fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-    }
-  }
-};
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-#endif  // LOWBIT_HAVE_AVX512
-
-// ======== lowbit/detail/fp_neon.hpp =======================================================================
-
-// lowbit/detail/fp_neon.hpp — NEON kernels (aarch64) for the floating-point modes, in the variants of
-// neon.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
+// lowbit/detail/arm_neon/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on NEON (aarch64), in the
+// variants of affine.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
 // rounding); + bf16 conversions (bfcvtn).
 //
 // fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed once (8 products;
@@ -3631,6 +1564,8 @@ LOWBIT_END_NAMESPACE
 // symmetric); where a product is provably a bfloat16 value, truncation is its rounding. Groups whose sf
 // is not finite (E8M0 code 255, codes above 142 for half output, a non-finite global scale) take the
 // scalar reference, so the vector code never meets a NaN.
+#ifndef LOWBIT_DETAIL_ARM_NEON_FP_HPP
+#define LOWBIT_DETAIL_ARM_NEON_FP_HPP
 
 
 #if LOWBIT_HAVE_NEON
@@ -3644,45 +1579,7 @@ LOWBIT_END_NAMESPACE
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-namespace fp_neon {
-
-// ---- float lanes -> O (finite inputs) ----------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
-#if LOWBIT_NEON_BF16
-  return vreinterpret_u16_bf16(vcvt_bf16_f32(x));
-#else
-  const uint32x4_t u = vreinterpretq_u32_f32(x);
-  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
-  return vshrn_n_u32(vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
-#endif
-}
-LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept { return vreinterpret_u16_f16(vcvt_f16_f32(x)); }
-
-template <class O>
-LOWBIT_ALWAYS_INLINE uint16x4_t words4(float32x4_t x) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return half_bits(x);
-  } else {
-    return bfloat16_bits(x);
-  }
-}
-// 8 values of O from two sets of 4 float lanes, narrowed into one register (fcvtn2 / bfcvtn2 / shrn2).
-template <class O>
-LOWBIT_ALWAYS_INLINE uint16x8_t words8(float32x4_t lo, float32x4_t hi) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return vreinterpretq_u16_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi));
-  } else {
-#if LOWBIT_NEON_BF16
-    return vreinterpretq_u16_bf16(vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(lo), hi));
-#else
-    const uint32x4_t a = vreinterpretq_u32_f32(lo), b = vreinterpretq_u32_f32(hi);
-    const uint32x4_t bias = vdupq_n_u32(0x7fff), one = vdupq_n_u32(1);
-    const uint32x4_t ra = vaddq_u32(a, vaddq_u32(vandq_u32(vshrq_n_u32(a, 16), one), bias));
-    const uint32x4_t rb = vaddq_u32(b, vaddq_u32(vandq_u32(vshrq_n_u32(b, 16), one), bias));
-    return vshrn_high_n_u32(vshrn_n_u32(ra, 16), rb, 16);
-#endif
-  }
-}
+namespace neon {
 
 // E2M1 values j .. j+3.
 LOWBIT_ALWAYS_INLINE float32x4_t e2m1_quarter(int j) noexcept { return vld1q_f32(fp::e2m1_values + j); }
@@ -3823,17 +1720,17 @@ constexpr bool mxfp8_truncates() noexcept {
 // +Inf at 255, and in half above code 142. With a global scale, one test per call when 480 * (g / 2688)
 // is finite (then every sf is), else one per group.
 template <mode M, class O, bool Global>
-void dequantize_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+void dequantize_fp_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
                        float decode) noexcept {
   constexpr int group_size = mode_group_size(M);
   constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
-  const bool all_finite = !Global || fp::finite(480.0f * decode);
+  const bool every_finite = !Global || finite(480.0f * decode);
   for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
     const std::uint8_t c = scales[g];
     const float sf = fp::group_factor<M, O, Global>(c, decode);
     bool vector;
     if constexpr (Global) {
-      vector = all_finite || fp::finite(sf);
+      vector = every_finite || finite(sf);
     } else if constexpr (M == mode::nvfp4) {
       vector = true;
     } else if constexpr (M == mode::mxfp8) {
@@ -3855,9 +1752,38 @@ void dequantize_groups(const std::uint8_t* codes, const std::uint8_t* scales, O*
   }
 }
 
-}  // namespace fp_neon
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  dequantize_fp_groups<M, O, Global>(reinterpret_cast<const std::uint8_t*>(wq), scales, out, groups, decode);
+}
 
-struct neon_fp_kernels {
+}  // namespace neon
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_NEON
+
+#endif  // LOWBIT_DETAIL_ARM_NEON_FP_HPP
+
+// ======== lowbit/detail/arm_neon/kernels.hpp ==============================================================
+
+// lowbit/detail/arm_neon/kernels.hpp — the NEON kernel set (the interface: detail/backends.hpp).
+#ifndef LOWBIT_DETAIL_ARM_NEON_KERNELS_HPP
+#define LOWBIT_DETAIL_ARM_NEON_KERNELS_HPP
+
+
+#if LOWBIT_HAVE_NEON
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+struct neon_kernels {
 #if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
   static constexpr const char* name = "neon-fp16-bf16";
 #elif LOWBIT_NEON_FP16
@@ -3867,19 +1793,22 @@ struct neon_fp_kernels {
 #else
   static constexpr const char* name = "neon";
 #endif
+  static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
+  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
+  static constexpr bool has_streaming_stores = false;
+  static constexpr bool streams_directly = false;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
 
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_neon::dequantize_groups<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-        return;
-      }
-    }
-    (void)global_scale;  // nvfp4 only
-    fp_neon::dequantize_groups<M, O, false>(codes, scales, out, groups, 0.0f);
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    neon::affine_groups<Bits, GroupSize>(wq, scales, biases, out, groups);
+  }
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    neon::fp_groups<M, Global>(wq, scales, out, groups, decode);
   }
 };
 
@@ -3888,33 +1817,1741 @@ LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_HAVE_NEON
 
-// ======== lowbit/detail/fp_backend.hpp ====================================================================
+#endif  // LOWBIT_DETAIL_ARM_NEON_KERNELS_HPP
 
-// lowbit/detail/fp_backend.hpp — the compiler's target (config.hpp) -> one fp kernel set, `active_fp_kernels`
-// (the fp-mode counterpart of backend.hpp, with the same selection).
-//
-// The scalar fp kernels are always compiled; each SIMD fp header guards itself on the macros it needs, so a
-// build for AVX-512 also carries the AVX2 fp kernels for the tests.
+// ======== lowbit/detail/scalar/kernels.hpp ================================================================
+
+// lowbit/detail/scalar/kernels.hpp — the scalar kernel set (the interface: detail/backends.hpp): the
+// oracle every SIMD kernel set is tested against, and the active set where no SIMD one applies.
+#ifndef LOWBIT_DETAIL_SCALAR_KERNELS_HPP
+#define LOWBIT_DETAIL_SCALAR_KERNELS_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
-using active_fp_kernels = avx512_fp_kernels;
-#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
-using active_fp_kernels = avx2_fp_kernels;
-#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
-using active_fp_kernels = neon_fp_kernels;
-#else
-using active_fp_kernels = scalar_fp_kernels;
-#endif
+
+struct scalar_kernels {
+  static constexpr const char* name = "scalar";
+  static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
+  static constexpr bool has_streaming_stores = false;  // portable C++ has none
+  static constexpr bool streams_directly = false;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
+
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    scalar_affine_groups<Bits, GroupSize>(wq, scales, biases, out, groups);
+  }
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    scalar_fp_groups<M, Global>(wq, scales, out, groups, decode);
+  }
+};
+
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-// ======== lowbit/detail/fp_driver.hpp =====================================================================
+#endif  // LOWBIT_DETAIL_SCALAR_KERNELS_HPP
 
-// lowbit/detail/fp_driver.hpp — from a public fp-mode call to a kernel: validation (error.hpp), the one
-// switch from a run-time mode to the compile-time kernels, and the walk over the matrix.
+// ======== lowbit/detail/x86_avx2/ops.hpp ==================================================================
+
+// lowbit/detail/x86_avx2/ops.hpp — the AVX2 + F16C primitives every kernel is built from: constants and
+// code unpacking into lanes, exact conversions and roundings to half and bfloat16, widening loads of
+// scales with their finiteness, and regular or non-temporal stores.
+#ifndef LOWBIT_DETAIL_X86_AVX2_OPS_HPP
+#define LOWBIT_DETAIL_X86_AVX2_OPS_HPP
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx2 {
+
+// ---- unpacking: codes into the low bits of 32-bit lanes ---------------------------------------------
+// Lane i takes the code of element First + Stride * i of a chunk of Loaded bytes: the one or two bytes from
+// byte e * Bits / 8 of the chunk that hold element e (a pshufb, zeros above them) shifted right by
+// (e * Bits) % 8. Higher bits hold the neighbour's code, except for 8 bits, where a lane is the code.
+template <int Bits, int Stride = 1, int First = 0, int Loaded = 8>
+constexpr std::array<std::int8_t, 32> dword_byte_windows() {
+  std::array<std::int8_t, 32> idx{};
+  for (int lane = 0; lane < 8; ++lane) {
+    const int element = First + Stride * lane, bit = element * Bits;
+    const int span = (bit % 8 + Bits + 7) / 8;  // bytes the code touches: 1 or 2
+    for (int k = 0; k < 4; ++k) {
+      const int byte = bit / 8 + k;
+      const bool take = k < span && byte < Loaded;
+      idx[16 * (lane / 4) + 4 * (lane % 4) + k] = static_cast<std::int8_t>(take ? byte : -128);  // -128: zero
+    }
+  }
+  return idx;
+}
+template <int Bits, int Stride = 1, int First = 0>
+constexpr std::array<std::int32_t, 8> dword_shifts() {
+  std::array<std::int32_t, 8> s{};
+  for (int i = 0; i < 8; ++i) {
+    const int bit = (First + Stride * i) * Bits;
+    s[i] = Bits <= 4 ? bit : bit % 8;  // bits <= 4: shifts of the whole broadcast word
+  }
+  return s;
+}
+
+template <class T, std::size_t N>
+LOWBIT_ALWAYS_INLINE __m256i load_constant(const std::array<T, N>& a) noexcept {
+  static_assert(sizeof(T) * N == 32, "a constant vector is 32 bytes");
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.data()));
+}
+
+// The 8 codes of a chunk of Bits bytes starting at p (higher bits: garbage, except for 8 bits).
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256i codes_in_dwords(const std::uint8_t* p) noexcept {
+  static constexpr auto shifts = dword_shifts<Bits>();
+  if constexpr (Bits == 8) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  } else if constexpr (Bits <= 4) {  // 8 codes fit in 32 bits: broadcast, shift each lane to its code
+    std::uint32_t word;
+    std::memcpy(&word, p, 4);  // may read past the chunk: see overread
+    return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), load_constant(shifts));
+  } else {
+    static constexpr auto windows = dword_byte_windows<Bits>();
+    std::uint64_t chunk;
+    std::memcpy(&chunk, p, 8);
+    const __m256i bytes = _mm256_set1_epi64x(static_cast<long long>(chunk));
+    return _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, load_constant(windows)), load_constant(shifts));
+  }
+}
+// The same codes as floats: the garbage masked off.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256 code_floats(__m256i codes) noexcept {
+  if constexpr (Bits < 8) codes = _mm256_and_si256(codes, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits))));
+  return _mm256_cvtepi32_ps(codes);
+}
+
+// The 16 codes of a chunk of 2 * Bits bytes (5 <= Bits <= 8) as floats, the even elements in `even` and the
+// odd ones in `odd`, each in order: two results of the rule then share 32-bit lanes in memory order.
+struct code_pairs {
+  __m256 even, odd;
+};
+template <int Bits>
+LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
+  static_assert(Bits >= 5 && Bits <= 8, "a 16-byte load holds the chunk, and the codes need no whole-word shift");
+  static constexpr auto even_windows = dword_byte_windows<Bits, 2, 0, 16>();
+  static constexpr auto odd_windows = dword_byte_windows<Bits, 2, 1, 16>();
+  static constexpr auto even_shifts = dword_shifts<Bits, 2, 0>(), odd_shifts = dword_shifts<Bits, 2, 1>();
+  // 16 bytes from p: at most 16 - 2 * 5 past the chunk, see overread.
+  const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  __m256i even = _mm256_shuffle_epi8(bytes, load_constant(even_windows));
+  __m256i odd = _mm256_shuffle_epi8(bytes, load_constant(odd_windows));
+  if constexpr (Bits < 8) {
+    even = _mm256_srlv_epi32(even, load_constant(even_shifts));
+    odd = _mm256_srlv_epi32(odd, load_constant(odd_shifts));
+  }
+  return {code_floats<Bits>(even), code_floats<Bits>(odd)};
+}
+
+// ---- conversions and roundings ---------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
+  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// float -> bfloat16, round to nearest even, as lowbit::bfloat16 for every non-NaN value (no NaN reaches
+// here: groups with a non-finite scale or bias take the scalar reference): x's bits plus the rounding
+// increment, so the bfloat16 is the high 16 bits of each lane (a carry into the exponent is the right
+// result) and the low 16 bits are garbage; round_to_bfloat16 clears them to give the value as a float.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_rounded(__m256 x) noexcept {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  return _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+}
+LOWBIT_ALWAYS_INLINE __m256 round_to_bfloat16(__m256 x) noexcept {
+  return _mm256_castsi256_ps(_mm256_and_si256(bfloat16_rounded(x), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+LOWBIT_ALWAYS_INLINE __m256 widen_half(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
+LOWBIT_ALWAYS_INLINE __m256 widen_bfloat16_dwords(__m256i b) noexcept {  // b: bfloat16 in low 16 bits
+  return _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
+}
+// 16-bit values in the low halves of 32-bit lanes -> 8 packed 16-bit values, in order.
+LOWBIT_ALWAYS_INLINE __m128i narrow_dwords(__m256i x) noexcept {
+  return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(x, x), 0x08));
+}
+LOWBIT_ALWAYS_INLINE __m256i widen_words(__m128i h) noexcept { return _mm256_cvtepu16_epi32(h); }
+
+// 8 scales (or biases) of S widened to float into `to` (n <= 8 of them read); returns the bit mask of the
+// finite ones.
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const float* p) noexcept { return _mm256_loadu_ps(p); }
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const half* p) noexcept {
+  return widen_half(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+LOWBIT_ALWAYS_INLINE __m256 load_floats(const bfloat16* p) noexcept {
+  return widen_bfloat16_dwords(widen_words(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE unsigned widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  __m256 x;
+  if (n == 8) {
+    x = load_floats(p);
+  } else {  // the last, partial batch: never read past the array
+    S part[8] = {};
+    std::memcpy(part, p, n * sizeof(S));
+    x = load_floats(part);
+  }
+  _mm256_store_ps(to, x);
+  const __m256 magnitude = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+  const __m256 finite = _mm256_cmp_ps(magnitude, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
+  return static_cast<unsigned>(_mm256_movemask_ps(finite)) & ((1u << n) - 1);
+}
+
+// x rounded to S (half or bfloat16) without the general conversions, for x that is zero or normal in S
+// and no larger than 2^100 (affine.hpp's normal_products admits the scales whose products all are). With g = x * (2^k + 1), g - (g - x) is x rounded to
+// 24 - k significant bits (Veltkamp's split; Dekker, "A floating-point technique for extending the
+// available precision", 1971): k = 13 for half, 16 for bfloat16, which within those ranges is exactly S's
+// precision, and no operation overflows. It rounds to nearest; tests/backend_test.cpp checks for every
+// admitted product of each S that ties go to even and zeros keep their sign. Three float operations
+// instead of five integer ones. no_contract keeps the
+// compiler from fusing x * C - x into an FMA and, under -ffast-math, from simplifying g - (g - x) or
+// reassociating it with the bias added next.
+template <int Dropped>
+LOWBIT_ALWAYS_INLINE __m256 split_round(__m256 x) noexcept {
+  const __m256 g = no_contract(_mm256_mul_ps(x, _mm256_set1_ps(static_cast<float>((1 << Dropped) + 1))));
+  return no_contract(_mm256_sub_ps(g, no_contract(_mm256_sub_ps(g, x))));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE __m256 round_normal_product(__m256 x) noexcept {
+  return split_round<std::is_same<S, half>::value ? 13 : 16>(x);
+}
+
+// 16 values of O (half or bfloat16) from two sets of 8 float lanes, in order.
+template <class O>
+LOWBIT_ALWAYS_INLINE __m256i words16(__m256 a, __m256 b) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(half_bits(a)), half_bits(b), 1);
+  } else {
+    const __m256i da = _mm256_srli_epi32(bfloat16_rounded(a), 16), db = _mm256_srli_epi32(bfloat16_rounded(b), 16);
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(da, db), 0xd8);
+  }
+}
+
+// ---- stores ---------------------------------------------------------------------------------------
+// Regular, or non-temporal (Stream: the output is 64-byte aligned and each group's output whole lines, and
+// a group's stores go in address order, so the consecutive stores of each line fill it whole).
+template <bool Stream>
+LOWBIT_ALWAYS_INLINE void store(void* p, __m256i v) noexcept {
+  if constexpr (Stream) _mm256_stream_si256(static_cast<__m256i*>(p), v);
+  else _mm256_storeu_si256(static_cast<__m256i*>(p), v);
+}
+template <bool Stream>
+LOWBIT_ALWAYS_INLINE void store(void* p, __m256 v) noexcept { store<Stream>(p, _mm256_castps_si256(v)); }
+template <bool Stream>
+LOWBIT_ALWAYS_INLINE void store(void* p, __m128i v) noexcept {
+  if constexpr (Stream) _mm_stream_si128(static_cast<__m128i*>(p), v);
+  else _mm_storeu_si128(static_cast<__m128i*>(p), v);
+}
+// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
+// neither read the destination line first nor evict useful lines for a result far larger than the cache.
+LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  for (std::size_t i = 0; i < bytes; i += 64) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + 32),
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32)));
+  }
+}
+// Orders the non-temporal stores before anything that follows (another thread reading the result).
+LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+
+}  // namespace avx2
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_OPS_HPP
+
+// ======== lowbit/detail/x86_avx2/affine.hpp ===============================================================
+
+// lowbit/detail/x86_avx2/affine.hpp — the affine mode on AVX2 + F16C.
+//
+// For bits <= 3 the group's 2^Bits outputs are computed once with the exact rule and looked up with vpermd,
+// eight codes at a time in 32-bit lanes; for 4 bits with vpshufb in byte tables, 32 codes at a time (except
+// float -> float, where the rule is as cheap as a second lookup); for more bits the rule is applied per
+// element with the same operations (see "how a group's outputs are made" below). Why each step is exact is
+// explained in x86_avx512/affine.hpp; the operations here are their 256-bit counterparts: vmulps, then vaddps behind
+// no_contract (never an FMA), vcvtps2ph for half (round to nearest even, as lowbit::half), integer rounding
+// for bfloat16; products of scales whose products are all normal in S are rounded by Veltkamp's split
+// (see round_normal_product).
+#ifndef LOWBIT_DETAIL_X86_AVX2_AFFINE_HPP
+#define LOWBIT_DETAIL_X86_AVX2_AFFINE_HPP
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx2 {
+
+// The scales among 8 (as floats) whose every product s * q, q = 0 .. 2^Bits - 1, is zero or normal in S:
+// round_normal_product rounds those.
+template <int Bits, class S>
+LOWBIT_ALWAYS_INLINE unsigned normal_products(const float* scales) noexcept {
+  constexpr bool is_half = std::is_same<S, half>::value;
+  const float smallest = is_half ? 0x1p-14f : 0x1p-126f;
+  const float largest = (is_half ? 65504.0f : 0x1p100f) / static_cast<float>(format::max_code(Bits));
+  const __m256 magnitude = _mm256_and_ps(_mm256_load_ps(scales), _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+  const __m256 zero = _mm256_cmp_ps(magnitude, _mm256_setzero_ps(), _CMP_EQ_OQ);
+  const __m256 low = _mm256_cmp_ps(magnitude, _mm256_set1_ps(smallest), _CMP_GE_OQ);
+  const __m256 high = _mm256_cmp_ps(magnitude, _mm256_set1_ps(largest), _CMP_LE_OQ);
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_or_ps(zero, _mm256_and_ps(low, high))));
+}
+
+// A group's finite scale and bias (as floats: exact for every S), broadcast. value_float gives 8 floats;
+// value_words<O> 8 packed 16-bit values of O; value_bfloat16_dwords bfloat16 output in 32-bit lanes.
+// NormalProducts (S = half or bfloat16): normal_products admitted the scale.
+template <class S, bool NormalProducts = false>
+struct affine_rule {
+  using scale_type = S;
+  __m256 scale, bias;
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm256_set1_ps(s)), bias(_mm256_set1_ps(b)) {}
+
+  LOWBIT_ALWAYS_INLINE __m256 sum(__m256 q) const noexcept {
+    if constexpr (std::is_same<S, float>::value) {
+      return _mm256_add_ps(no_contract(_mm256_mul_ps(scale, q)), bias);
+    } else {
+      const __m256 product = _mm256_mul_ps(scale, q);  // exact in float
+      if constexpr (NormalProducts) return _mm256_add_ps(round_normal_product<S>(product), bias);
+      else if constexpr (std::is_same<S, half>::value) return _mm256_add_ps(widen_half(half_bits(product)), bias);
+      else return _mm256_add_ps(round_to_bfloat16(product), bias);
+    }
+  }
+
+  // float output.
+  LOWBIT_ALWAYS_INLINE __m256 value_float(__m256 q) const noexcept {
+    const __m256 x = sum(q);
+    if constexpr (std::is_same<S, float>::value) return x;
+    else if constexpr (std::is_same<S, half>::value) return widen_half(half_bits(x));
+    else return round_to_bfloat16(x);
+  }
+  // bfloat16 output, in the high 16 bits of 32-bit lanes (low: garbage), or in the low 16 bits.
+  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_rounded(__m256 q) const noexcept {
+    const __m256 x = sum(q);
+    if constexpr (std::is_same<S, half>::value) return bfloat16_rounded(widen_half(half_bits(x)));
+    else return bfloat16_rounded(x);  // for S = bfloat16 the sum's rounding is the output's
+  }
+  LOWBIT_ALWAYS_INLINE __m256i value_bfloat16_dwords(__m256 q) const noexcept {
+    return _mm256_srli_epi32(value_bfloat16_rounded(q), 16);
+  }
+  // 2-byte output O, as 8 packed 16-bit values.
+  template <class O>
+  LOWBIT_ALWAYS_INLINE __m128i value_words(__m256 q) const noexcept {
+    if constexpr (std::is_same<O, bfloat16>::value) {
+      return narrow_dwords(value_bfloat16_dwords(q));
+    } else {
+      const __m256 x = sum(q);
+      if constexpr (std::is_same<S, bfloat16>::value) return half_bits(round_to_bfloat16(x));
+      else return half_bits(x);  // for S = half the sum's rounding is the output's
+    }
+  }
+};
+
+// The codes j .. j+7 (mod 2^Bits) as floats, for building tables.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m256 table_codes(int first) noexcept {
+  const __m256i j = _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cvtepi32_ps(_mm256_and_si256(j, _mm256_set1_epi32(static_cast<int>(format::max_code(Bits)))));
+}
+
+// ---- how a group's outputs are made -------------------------------------------------------------------
+// Chosen by measurement (bench/, 64x1024, the fastest of each):
+//   * bits <= 3: a table of 8 entries, one vpermd per 8 outputs (faster than the rule per element);
+//   * 4 bits, float -> float: per element: the rule costs a conversion, a multiply and an add, less than
+//     the two 8-entry lookups and the blend a 16-entry table would take;
+//   * 4 bits, otherwise: byte tables (below), where the rule's roundings would cost several times that;
+//   * 5 to 8 bits: per element (tables would need 4 to 32 lookups per vector).
+template <int Bits, class S, class O>
+constexpr bool per_element = Bits > 4 || (Bits == 4 && std::is_same<S, float>::value && std::is_same<O, float>::value);
+template <int Bits, class S, class O>
+constexpr bool byte_lookups = Bits == 4 && !per_element<Bits, S, O>;
+
+// ---- bits <= 3: a table of 8 entries, as 32-bit lanes ------------------------------------------------
+// Entries are floats (float output) or 16-bit values in 32-bit lanes (2-byte output); vpermd uses index
+// bits 0..2, so the garbage above a code is ignored, and for 2 bits the table repeats itself.
+template <int Bits>
+struct table {
+  __m256i entries;
+  template <class O, class Rule>
+  LOWBIT_ALWAYS_INLINE static table make(const Rule& rule) noexcept {
+    if constexpr (std::is_same<O, float>::value) {
+      return {_mm256_castps_si256(rule.value_float(table_codes<Bits>(0)))};
+    } else {
+      return {widen_words(rule.template value_words<O>(table_codes<Bits>(0)))};
+    }
+  }
+  LOWBIT_ALWAYS_INLINE __m256i lookup(__m256i codes) const noexcept { return _mm256_permutevar8x32_epi32(entries, codes); }
+};
+
+// ---- 4 bits: byte tables for vpshufb ---------------------------------------------------------------------
+// The 16 possible outputs as 16-bit values (of O, or of S when the output is float: the value is then S's,
+// widened exactly), their low bytes and high bytes as two 16-byte tables (in both 128-bit lanes): a code is a
+// nibble, which vpshufb takes as an index directly, so 32 outputs cost two lookups and some interleaving,
+// against four vpermd, two blends and a pack for 32-bit table entries.
+struct byte_tables {
+  __m256i lo, hi;
+  template <class W, class Rule>
+  LOWBIT_ALWAYS_INLINE static byte_tables make(const Rule& rule) noexcept {
+    if constexpr (std::is_same<W, bfloat16>::value) {
+      // vpackusdw packs within 128-bit lanes: codes 0-3 | 8-11 and 4-7 | 12-15 give values 0-7 | 8-15 (all
+      // below 2^16: no saturation). Then in each lane the low bytes, then the high bytes; quadwords 0, 2
+      // (low bytes of values 0-7, 8-15) and 1, 3 (high bytes) into both lanes.
+      const __m256i words = _mm256_packus_epi32(rule.value_bfloat16_dwords(_mm256_setr_ps(0, 1, 2, 3, 8, 9, 10, 11)),
+                                                rule.value_bfloat16_dwords(_mm256_setr_ps(4, 5, 6, 7, 12, 13, 14, 15)));
+      const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                             0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      const __m256i bytes = _mm256_shuffle_epi8(words, split);
+      return {_mm256_permute4x64_epi64(bytes, 0x88), _mm256_permute4x64_epi64(bytes, 0xdd)};
+    } else {
+      // vcvtps2ph gives values 0-7 and 8-15 in two 128-bit registers: split them there (measured faster
+      // than joining them first as above).
+      const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      const __m128i a = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(0)), split);  // codes 0-7
+      const __m128i b = _mm_shuffle_epi8(rule.template value_words<W>(table_codes<4>(8)), split);  // codes 8-15
+      return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
+    }
+  }
+
+  // 32 outputs from the 32 codes in the 16 bytes at p (element 2j in the low nibble of byte j, as MLX packs
+  // them). Each 128-bit lane takes 8 of the bytes (`spread` says which, in order) and expands them to 16
+  // codes; the lookups give each code's low and high byte, and the in-lane byte interleaves of those are
+  // the 16-bit values of the lane's codes 0-7 (`first`) and 8-15 (`second`).
+  struct words {
+    __m256i first, second;
+  };
+  LOWBIT_ALWAYS_INLINE words lookup(const std::uint8_t* p, __m256i spread) const noexcept {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m256i bytes = _mm256_shuffle_epi8(both, spread);
+    const __m256i codes = _mm256_and_si256(_mm256_unpacklo_epi8(bytes, _mm256_srli_epi16(bytes, 4)), _mm256_set1_epi8(0x0f));
+    const __m256i low = _mm256_shuffle_epi8(lo, codes), high = _mm256_shuffle_epi8(hi, codes);
+    return {_mm256_unpacklo_epi8(low, high), _mm256_unpackhi_epi8(low, high)};
+  }
+  // Lane 0 takes bytes 0-3 and 8-11 (outputs 0-7, 16-23), lane 1 bytes 4-7 and 12-15 (outputs 8-15, 24-31),
+  // so that `first` holds outputs 0-7 | 8-15 and `second` 16-23 | 24-31: no lane crossing.
+  static LOWBIT_ALWAYS_INLINE __m256i in_eights() noexcept {
+    return _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1,
+                            4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  }
+  // Lane 0 takes bytes 0, 1, 4, 5, 8, 9, 12, 13 (outputs 0-3, 8-11, 16-19, 24-27), lane 1 the others, so that
+  // widening the 16-bit values to 32 bits within lanes (4 per lane and step) keeps the outputs in order.
+  static LOWBIT_ALWAYS_INLINE __m256i in_fours() noexcept {
+    return _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                            2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  }
+
+  // 2-byte output: the values are the outputs.
+  template <bool Stream, class O>
+  LOWBIT_ALWAYS_INLINE void write(const std::uint8_t* p, O* out) const noexcept {
+    const words w = lookup(p, in_eights());
+    store<Stream>(out, w.first);
+    store<Stream>(out + 16, w.second);
+  }
+  // Float output from half values: vcvtph2ps widens 8 at a time, in order.
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write_from_half(const std::uint8_t* p, float* out) const noexcept {
+    const words w = lookup(p, in_eights());
+    store<Stream>(out, widen_half(_mm256_castsi256_si128(w.first)));
+    store<Stream>(out + 8, widen_half(_mm256_extracti128_si256(w.first, 1)));
+    store<Stream>(out + 16, widen_half(_mm256_castsi256_si128(w.second)));
+    store<Stream>(out + 24, widen_half(_mm256_extracti128_si256(w.second, 1)));
+  }
+  // Float output from bfloat16 values: a bfloat16 is the high half of its float, so interleaving zero words
+  // below the values widens them exactly.
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write_from_bfloat16(const std::uint8_t* p, float* out) const noexcept {
+    const words w = lookup(p, in_fours());
+    const __m256i zero = _mm256_setzero_si256();
+    store<Stream>(out, _mm256_unpacklo_epi16(zero, w.first));
+    store<Stream>(out + 8, _mm256_unpackhi_epi16(zero, w.first));
+    store<Stream>(out + 16, _mm256_unpacklo_epi16(zero, w.second));
+    store<Stream>(out + 24, _mm256_unpackhi_epi16(zero, w.second));
+  }
+};
+
+// ---- one group ---------------------------------------------------------------------------------
+template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+  using S = typename Rule::scale_type;
+  if constexpr (byte_lookups<Bits, S, O>) {
+    constexpr bool float_out = std::is_same<O, float>::value;
+    const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 32; ++c) {
+      if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
+      else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
+      else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
+    }
+  } else if constexpr (!per_element<Bits, S, O>) {
+    const table<Bits> lut = table<Bits>::template make<O>(rule);
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 8; c += 2) {
+      const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
+      const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
+      if constexpr (std::is_same<O, float>::value) {
+        store<Stream>(out + 8 * c, a);
+        store<Stream>(out + 8 * c + 8, b);
+      } else {  // 16 values: pack the two halves of each lane pair, then restore the order
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+        store<Stream>(out + 8 * c, packed);
+      }
+    }
+  } else if constexpr (std::is_same<O, bfloat16>::value) {
+    // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
+    // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
+    // 8 in order takes a shift, a pack and a lane permute.
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
+      const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
+      store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
+    }
+  } else {
+    LOWBIT_UNROLL
+    for (int c = 0; c < GroupSize / 8; ++c) {
+      const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
+      if constexpr (std::is_same<O, float>::value) {
+        store<Stream>(out + 8 * c, rule.value_float(q));
+      } else {
+        store<Stream>(out + 8 * c, rule.template value_words<O>(q));
+      }
+    }
+  }
+}
+
+// n groups of finite scales and biases (as floats), with one rule type for all: the loop has no call, so
+// the constant vectors can stay in registers.
+template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
+                                       std::size_t n) noexcept {
+  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+  for (std::size_t i = 0; i < n; ++i) {
+    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
+  }
+}
+
+// Groups [0, groups), 8 at a time: their scales and biases are widened to float together. A group whose
+// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
+template <int Bits, int GroupSize, bool Stream, class S, class O>
+void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  alignas(32) float scale[8], bias[8];
+  for (std::size_t first = 0; first < groups; first += 8) {
+    const std::size_t n = groups - first < 8 ? groups - first : 8;
+    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
+    if (finite == (1u << n) - 1) {
+      const std::uint8_t* batch_codes = codes + first * words * 4;
+      O* batch_out = out + first * GroupSize;
+      if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
+        if (normal_products<Bits, S>(scale) == 0xffu) {
+          finite_batch<Bits, GroupSize, Stream, affine_rule<S, true>>(batch_codes, scale, bias, batch_out, n);
+          continue;
+        }
+      }
+      finite_batch<Bits, GroupSize, Stream, affine_rule<S>>(batch_codes, scale, bias, batch_out, n);
+      continue;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t g = first + i;
+      if (((finite >> i) & 1u) != 0) {
+        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
+                                                  out + g * GroupSize);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+      }
+    }
+  }
+}
+
+}  // namespace avx2
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_AFFINE_HPP
+
+// ======== lowbit/detail/x86_avx2/fp.hpp ===================================================================
+
+// lowbit/detail/x86_avx2/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on AVX2 + F16C.
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed with two vmulps (the
+// scalar reference's float multiply) and converted to O. Float output looks them up eight codes at a time
+// with vpermps, one table per half of the code range, blended on code bit 3. 2-byte output keeps the 16
+// values as two byte planes (low and high bytes) and looks up 32 codes with two vpshufb, which index by the
+// low four bits of each byte: a 4-bit code is exactly a pshufb index.
+//
+// mxfp8: E4M3 is decoded through binary16 (the low seven bits shifted left by 7, times 256; exact) with
+// vcvtph2ps, then the same vmulps and conversion as the scalar reference.
+//
+// Exactness, as in x86_avx512/fp.hpp: same scalar scale factor, vmulps alone (no add to fuse), vcvtps2ph for
+// half, integer rounding identical to lowbit::bfloat16 for bfloat16; groups whose sf is not finite take the
+// scalar reference, so no NaN reaches the vector code.
+#ifndef LOWBIT_DETAIL_X86_AVX2_FP_HPP
+#define LOWBIT_DETAIL_X86_AVX2_FP_HPP
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx2 {
+
+LOWBIT_ALWAYS_INLINE __m256 e2m1_low() noexcept { return _mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f); }
+LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
+  return _mm256_setr_ps(-0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
+}
+
+// ---- fp4, float output ---------------------------------------------------------------------------------
+// Codes in 32-bit lanes as unpacked for the affine mode: vpermps uses index bits 0..2; bit 3, moved to the
+// sign for blendv, picks the table of negative values.
+template <int GroupSize>
+LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+  const __m256 s = _mm256_set1_ps(sf);
+  const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
+  for (int c = 0; c < GroupSize / 8; ++c) {
+    const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
+    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
+                                      _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+    _mm256_storeu_ps(out + 8 * c, v);
+  }
+}
+
+// ---- fp4, 2-byte output ----------------------------------------------------------------------------------
+// The 16 values as byte planes, each in both 128-bit lanes (vpshufb looks up within a lane).
+struct planes {
+  __m256i lo, hi;
+};
+template <class O>
+LOWBIT_ALWAYS_INLINE planes fp4_planes(float sf) noexcept {
+  const __m256 s = _mm256_set1_ps(sf);
+  const __m256i w = words16<O>(_mm256_mul_ps(s, e2m1_low()), _mm256_mul_ps(s, e2m1_high()));  // entries 0..15
+  // Within each lane: low bytes of the 8 entries, then their high bytes.
+  const __m256i split = _mm256_shuffle_epi8(
+      w, _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7,
+                          9, 11, 13, 15));
+  const __m128i a = _mm256_castsi256_si128(split), b = _mm256_extracti128_si256(split, 1);
+  return {_mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b)), _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b))};
+}
+
+LOWBIT_ALWAYS_INLINE __m128i mask4() noexcept { return _mm_set1_epi8(0x0f); }
+
+// 32 elements from 16 bytes of codes.
+LOWBIT_ALWAYS_INLINE void lookup32(const planes& t, const std::uint8_t* p, void* out) noexcept {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i even = _mm_and_si128(b, mask4()), odd = _mm_and_si128(_mm_srli_epi16(b, 4), mask4());
+  const __m256i codes =
+      _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(even, odd)), _mm_unpackhi_epi8(even, odd), 1);
+  const __m256i lo = _mm256_shuffle_epi8(t.lo, codes), hi = _mm256_shuffle_epi8(t.hi, codes);
+  const __m256i a = _mm256_unpacklo_epi8(lo, hi);  // elements 0..7 | 16..23
+  const __m256i b2 = _mm256_unpackhi_epi8(lo, hi);  // elements 8..15 | 24..31
+  auto* o = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(o, _mm256_permute2x128_si256(a, b2, 0x20));
+  _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(a, b2, 0x31));
+}
+// 16 elements from 8 bytes of codes.
+LOWBIT_ALWAYS_INLINE void lookup16(const planes& t, const std::uint8_t* p, void* out) noexcept {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i codes = _mm_unpacklo_epi8(_mm_and_si128(b, mask4()), _mm_and_si128(_mm_srli_epi16(b, 4), mask4()));
+  const __m128i lo = _mm_shuffle_epi8(_mm256_castsi256_si128(t.lo), codes);
+  const __m128i hi = _mm_shuffle_epi8(_mm256_castsi256_si128(t.hi), codes);
+  auto* o = reinterpret_cast<__m128i*>(out);
+  _mm_storeu_si128(o, _mm_unpacklo_epi8(lo, hi));
+  _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(lo, hi));
+}
+
+template <mode M, class O, bool Global>
+void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                    float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bytes = group_size / 2;
+  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+    const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+    if (!finite(sf)) {
+      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+    } else if constexpr (std::is_same<O, float>::value) {
+      fp4_group_float<group_size>(codes, sf, out);
+    } else if constexpr (group_size == 32) {
+      lookup32(fp4_planes<O>(sf), codes, out);
+    } else {
+      lookup16(fp4_planes<O>(sf), codes, out);
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
+LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
+}
+
+template <class O, bool Global>
+void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  const __m256 k256 = _mm256_set1_ps(256.0f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
+    if (!finite(f)) {
+      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
+      codes += 32, out += 32;
+      continue;
+    }
+    const __m256 sf = _mm256_set1_ps(f);
+    for (int c = 0; c < 2; ++c, codes += 16, out += 16) {
+      const __m256i h = e4m3_as_half_bits(codes);
+      const __m256 a = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), k256));
+      const __m256 b = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), k256));
+      if constexpr (std::is_same<O, float>::value) {
+        _mm256_storeu_ps(out, a);
+        _mm256_storeu_ps(out + 8, b);
+      } else {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), words16<O>(a, b));
+      }
+    }
+  }
+}
+
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if constexpr (M == mode::mxfp8) {
+    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
+  } else {
+    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
+  }
+}
+
+}  // namespace avx2
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_FP_HPP
+
+// ======== lowbit/detail/x86_avx2/kernels.hpp ==============================================================
+
+// lowbit/detail/x86_avx2/kernels.hpp — the AVX2 + F16C kernel set (the interface: detail/backends.hpp).
+#ifndef LOWBIT_DETAIL_X86_AVX2_KERNELS_HPP
+#define LOWBIT_DETAIL_X86_AVX2_KERNELS_HPP
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+struct avx2_kernels {
+  static constexpr const char* name = "avx2";
+  static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
+  static constexpr bool has_streaming_stores = true;
+  static constexpr bool streams_directly = true;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { avx2::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { avx2::stream_fence(); }
+
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    avx2::affine_groups<Bits, GroupSize, Stream>(wq, scales, biases, out, groups);
+  }
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    avx2::fp_groups<M, Global>(wq, scales, out, groups, decode);
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_KERNELS_HPP
+
+// ======== lowbit/detail/x86_avx512/ops.hpp ================================================================
+
+// lowbit/detail/x86_avx512/ops.hpp — the AVX-512 (F + BW; VBMI under its own guard) primitives every kernel
+// is built from: constants and code unpacking into lanes, exact conversions and roundings to half and
+// bfloat16, widening loads of scales with their finiteness, and regular or non-temporal stores.
+#ifndef LOWBIT_DETAIL_X86_AVX512_OPS_HPP
+#define LOWBIT_DETAIL_X86_AVX512_OPS_HPP
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
+// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx512 {
+
+template <class T, std::size_t N>
+LOWBIT_ALWAYS_INLINE __m512i load_constant(const std::array<T, N>& a) noexcept {
+  static_assert(sizeof(T) * N == 64, "a constant vector is 64 bytes");
+  return _mm512_loadu_si512(a.data());
+}
+
+// 16 or 32 bytes from p, in the low lanes (the rest undefined and never used). Plain loads that may read
+// past the codes, into the next group or the padding the driver adds after the last group: much faster
+// than masked loads on some cores.
+LOWBIT_ALWAYS_INLINE __m512i load16(const std::uint8_t* p) noexcept {
+  return _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+LOWBIT_ALWAYS_INLINE __m512i load32(const std::uint8_t* p) noexcept {
+  return _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// ---- unpacking: codes into lanes ----------------------------------------------------------------
+// A chunk is the codes one output vector takes: 16 in 32-bit lanes (float output, and the per-element rule)
+// or 32 in 16-bit lanes (2-byte output). Codes land in the low bits of their lane; the bits above them are
+// garbage, which the lookups ignore (see the top of this file) and the per-element rule masks off.
+//
+// chunk_span<Bits, LaneBytes, Chunks> (chosen at the end of this section) unpacks `Chunks` consecutive
+// chunks starting at a byte; codes(c) is chunk c. It may read up to 32 bytes past the span.
+template <int Bits, int LaneBytes>
+struct chunk_geometry {
+  static constexpr int codes_per_chunk = 64 / LaneBytes;
+  static constexpr int chunk_bytes = codes_per_chunk * Bits / 8;
+  static constexpr int codes_per_quadword = 8 / LaneBytes;
+  // The first byte holding quadword m's codes, within their chunk.
+  static constexpr int first_byte(int m) { return codes_per_quadword * m * Bits / 8; }
+  // How many bytes from first_byte(m) hold quadword m's codes, at most over m.
+  static constexpr int slice_bytes() {
+    int most = 0;
+    for (int m = 0; m < 8; ++m) {
+      const int bits = codes_per_quadword * m * Bits % 8 + codes_per_quadword * Bits;
+      most = (bits + 7) / 8 > most ? (bits + 7) / 8 : most;
+    }
+    return most;
+  }
+  static constexpr int chunks_per_gather = 8 / slice_bytes();
+};
+
+#if LOWBIT_AVX512_VBMI
+// With VBMI, vpmultishiftqb brings every lane's code, from a known bit offset within the lane's quadword,
+// to the lane's low byte: one instruction per chunk, with no cross-lane shuffle and no variable shift. The
+// quadwords get their codes in one of two ways:
+//   * a chunk whose codes fit in 8 bytes (16 codes of up to 4 bits, 32 of up to 2) is a broadcast load;
+//   * otherwise one vpermb gathers into each quadword m the slice of bytes that quadword m of each of
+//     several chunks needs (2 or 3 bytes per chunk), side by side, so one shuffle serves up to 4 chunks.
+template <int Bits, int LaneBytes, int Chunks>
+constexpr std::array<std::uint8_t, 64> gather_indices() {
+  using geometry = chunk_geometry<Bits, LaneBytes>;
+  constexpr int slice = geometry::slice_bytes();
+  constexpr int used = Chunks * geometry::chunk_bytes;
+  std::array<std::uint8_t, 64> idx{};
+  for (int m = 0; m < 8; ++m) {
+    for (int c = 0; c < Chunks; ++c) {
+      for (int j = 0; j < slice; ++j) {
+        const int from = c * geometry::chunk_bytes + geometry::first_byte(m) + j;
+        idx[8 * m + slice * c + j] = static_cast<std::uint8_t>(from < used ? from : 0);  // past the codes: unused
+      }
+    }
+  }
+  return idx;
+}
+// Bit offsets for vpmultishiftqb: every byte of lane i takes the 8 bits where chunk c's code i starts.
+template <int Bits, int LaneBytes, int Chunks>
+constexpr std::array<std::array<std::uint8_t, 64>, Chunks> code_offsets() {
+  using geometry = chunk_geometry<Bits, LaneBytes>;
+  std::array<std::array<std::uint8_t, 64>, Chunks> offsets{};
+  for (int c = 0; c < Chunks; ++c) {
+    for (int i = 0; i < geometry::codes_per_chunk; ++i) {
+      const int m = i / geometry::codes_per_quadword;
+      const int bit = 8 * geometry::slice_bytes() * c + i * Bits - 8 * geometry::first_byte(m);
+      for (int k = 0; k < LaneBytes; ++k) offsets[c][LaneBytes * i + k] = static_cast<std::uint8_t>(bit);
+    }
+  }
+  return offsets;
+}
+
+template <int Bits, int LaneBytes>
+constexpr std::array<std::uint8_t, 64> broadcast_offsets() {
+  std::array<std::uint8_t, 64> offsets{};
+  for (int i = 0; i < 64 / LaneBytes; ++i) {
+    for (int k = 0; k < LaneBytes; ++k) offsets[LaneBytes * i + k] = static_cast<std::uint8_t>(i * Bits);
+  }
+  return offsets;
+}
+
+// A chunk whose codes fit in 8 bytes: each chunk is a broadcast load.
+template <int Bits, int LaneBytes, int Chunks>
+struct broadcast_span {
+  static constexpr int chunk_bytes = chunk_geometry<Bits, LaneBytes>::chunk_bytes;
+  const std::uint8_t* p;
+  LOWBIT_ALWAYS_INLINE explicit broadcast_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    static constexpr auto offsets = broadcast_offsets<Bits, LaneBytes>();
+    long long q;
+    std::memcpy(&q, p + c * chunk_bytes, 8);
+    return _mm512_multishift_epi64_epi8(load_constant(offsets), _mm512_set1_epi64(q));
+  }
+};
+// Wider chunks: one vpermb gathers the slices of all `Chunks` chunks.
+template <int Bits, int LaneBytes, int Chunks>
+struct gather_span {
+  static_assert(Chunks <= chunk_geometry<Bits, LaneBytes>::chunks_per_gather, "one gather serves the span");
+  static constexpr int bytes = Chunks * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
+  __m512i gathered;
+  LOWBIT_ALWAYS_INLINE explicit gather_span(const std::uint8_t* first) noexcept {
+    static constexpr auto indices = gather_indices<Bits, LaneBytes, Chunks>();
+    if constexpr (bytes <= 32) {  // the indices stay below `bytes`: the undefined upper half is never read
+      gathered = _mm512_permutexvar_epi8(load_constant(indices), load32(first));
+    } else {
+      gathered = _mm512_permutexvar_epi8(load_constant(indices), _mm512_loadu_si512(first));
+    }
+  }
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    static constexpr auto offsets = code_offsets<Bits, LaneBytes, Chunks>();
+    return _mm512_multishift_epi64_epi8(load_constant(offsets[c]), gathered);
+  }
+};
+#else
+// Without VBMI, chunk by chunk. 32-bit lanes: lane i takes the 16-bit words w and w+1 (w = i*Bits / 16) of
+// the chunk and shifts right by (i*Bits) % 16. 16-bit lanes: lane i takes word w = i*Bits / 16 shifted
+// right by (i*Bits) % 16 and word w+1 shifted left by 16 - that.
+template <int Bits>
+constexpr std::array<std::uint16_t, 32> dword_windows() {
+  std::array<std::uint16_t, 32> idx{};
+  for (int i = 0; i < 16; ++i) {
+    idx[2 * i] = static_cast<std::uint16_t>(i * Bits / 16);
+    idx[2 * i + 1] = static_cast<std::uint16_t>(i * Bits / 16 + 1);
+  }
+  return idx;
+}
+template <int Bits>
+constexpr std::array<std::uint32_t, 16> dword_shifts() {
+  std::array<std::uint32_t, 16> s{};
+  for (int i = 0; i < 16; ++i) s[i] = static_cast<std::uint32_t>(i * Bits % 16);
+  return s;
+}
+template <int Bits, int Next>
+constexpr std::array<std::uint16_t, 32> word_words() {
+  std::array<std::uint16_t, 32> idx{};
+  for (int i = 0; i < 32; ++i) idx[i] = static_cast<std::uint16_t>(i * Bits / 16 + Next);
+  return idx;
+}
+template <int Bits, bool Left>
+constexpr std::array<std::uint16_t, 32> word_word_shifts() {
+  std::array<std::uint16_t, 32> s{};
+  for (int i = 0; i < 32; ++i) s[i] = static_cast<std::uint16_t>(Left ? 16 - i * Bits % 16 : i * Bits % 16);
+  return s;
+}
+
+template <int Bits, int LaneBytes, int Chunks>
+struct window_span {
+  const std::uint8_t* p;
+  LOWBIT_ALWAYS_INLINE explicit window_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    const std::uint8_t* chunk = p + c * chunk_geometry<Bits, LaneBytes>::chunk_bytes;
+    if constexpr (LaneBytes == 4) {
+      static constexpr auto windows = dword_windows<Bits>();
+      static constexpr auto shifts = dword_shifts<Bits>();
+      return _mm512_srlv_epi32(_mm512_permutexvar_epi16(load_constant(windows), load16(chunk)), load_constant(shifts));
+    } else {
+      const __m512i bytes = load32(chunk);
+      static constexpr auto lo_words = word_words<Bits, 0>();
+      static constexpr auto hi_words = word_words<Bits, 1>();
+      static constexpr auto right = word_word_shifts<Bits, false>();
+      static constexpr auto left = word_word_shifts<Bits, true>();
+      const __m512i lo = _mm512_srlv_epi16(_mm512_permutexvar_epi16(load_constant(lo_words), bytes),
+                                           load_constant(right));
+      const __m512i hi = _mm512_sllv_epi16(_mm512_permutexvar_epi16(load_constant(hi_words), bytes),
+                                           load_constant(left));
+      return _mm512_or_si512(lo, hi);  // a left shift by 16 gives 0: codes within one word need no second
+    }
+  }
+};
+#endif
+// 8-bit codes in 32-bit lanes are bytes zero-extended, with no garbage above them (element_rule relies on it):
+// faster than the gather and multishift, which would also need a mask.
+template <int Chunks>
+struct byte_span {
+  const std::uint8_t* p;
+  LOWBIT_ALWAYS_INLINE explicit byte_span(const std::uint8_t* first) noexcept : p(first) {}
+  LOWBIT_ALWAYS_INLINE __m512i codes(int c) const noexcept {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c)));
+  }
+};
+
+template <int Bits, int LaneBytes, int Chunks>
+using chunk_span = std::conditional_t<
+    Bits == 8 && LaneBytes == 4, byte_span<Chunks>,
+#if LOWBIT_AVX512_VBMI
+    std::conditional_t<(chunk_geometry<Bits, LaneBytes>::chunk_bytes <= 8), broadcast_span<Bits, LaneBytes, Chunks>,
+                       gather_span<Bits, LaneBytes, Chunks>>
+#else
+    window_span<Bits, LaneBytes, Chunks>
+#endif
+    >;
+
+// ---- conversions and roundings ---------------------------------------------------------------------
+LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
+  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+// x's bits plus the increment that rounds them to nearest even at bit Dropped: the high 32 - Dropped bits
+// are then x rounded to Dropped fewer fraction bits (a carry into the exponent is the right result), the
+// low ones garbage. Kernels send groups with a non-finite scale or bias to the scalar reference, so no NaN
+// reaches here; infinities round to themselves.
+template <int Dropped>
+LOWBIT_ALWAYS_INLINE __m512i rounded_bits(__m512 x) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, Dropped), _mm512_set1_epi32(1));
+  return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32((1 << (Dropped - 1)) - 1)));
+}
+// float -> bfloat16 bits, round to nearest even, as lowbit::bfloat16 does for every non-NaN value.
+LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded_bits<16>(x), 16));
+}
+LOWBIT_ALWAYS_INLINE __m512 widen_half(__m256i h) noexcept { return _mm512_cvtph_ps(h); }
+LOWBIT_ALWAYS_INLINE __m512 widen_bfloat16(__m256i b) noexcept {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+}
+LOWBIT_ALWAYS_INLINE __m512 round_to_half(__m512 x) noexcept { return widen_half(half_bits(x)); }
+// The same for lanes that are zero or whose magnitude is in half's normal range [2^-14, 65504] after
+// rounding: there a half keeps the top 10 of float's 23 fraction bits, so rounding to nearest even is
+// integer arithmetic on the bits, as for bfloat16.
+// Four integer operations that run on every vector pipe, instead of two conversions that do not.
+// tests/backend_test.cpp checks it against vcvtps2ph for every product of a half scale and a code that
+// affine.hpp's normal_products admits.
+LOWBIT_ALWAYS_INLINE __m512 round_normal_to_half(__m512 x) noexcept {
+  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<13>(x), _mm512_set1_epi32(static_cast<int>(0xffffe000u))));
+}
+
+// bfloat16 rounding kept in float lanes (no narrowing and widening shuffles): clear the low 16 bits.
+LOWBIT_ALWAYS_INLINE __m512 round_to_bfloat16(__m512 x) noexcept {
+  return _mm512_castsi512_ps(_mm512_and_si512(rounded_bits<16>(x), _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+// Up to 16 scales (or biases) of S as floats, into `to`; returns the mask of those that are finite.
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const float* p, __mmask16 m) noexcept { return _mm512_maskz_loadu_ps(m, p); }
+LOWBIT_ALWAYS_INLINE __m256i load_words(const void* p, __mmask16 m) noexcept {  // AVX512BW without VL
+  return _mm512_castsi512_si256(_mm512_maskz_loadu_epi16(static_cast<__mmask32>(m), p));
+}
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const half* p, __mmask16 m) noexcept { return widen_half(load_words(p, m)); }
+LOWBIT_ALWAYS_INLINE __m512 load_floats(const bfloat16* p, __mmask16 m) noexcept {
+  return widen_bfloat16(load_words(p, m));
+}
+template <class S>
+LOWBIT_ALWAYS_INLINE __mmask16 widen_batch(const S* p, std::size_t n, float* to) noexcept {
+  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+  const __m512 x = load_floats(p, m);
+  _mm512_store_ps(to, x);
+  const __m512 magnitude = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+  return _mm512_mask_cmp_ps_mask(m, magnitude, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
+}
+
+// 16 float lanes as O: __m512 for float, 16 x 16 bits for half and bfloat16.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto narrow(__m512 x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    return x;
+  } else if constexpr (std::is_same<O, half>::value) {
+    return half_bits(x);
+  } else {
+    return bfloat16_bits(x);
+  }
+}
+
+LOWBIT_ALWAYS_INLINE __m512i join(__m256i lo, __m256i hi) noexcept {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// ---- stores ---------------------------------------------------------------------------------------
+// Regular, or non-temporal (Stream: the output is 64-byte aligned and each group's output whole lines, so
+// every 64-byte store is one whole line, and two 32-byte ones fill a line back to back).
+template <bool Stream>
+LOWBIT_ALWAYS_INLINE void store(float* p, __m512 v) noexcept {
+  if constexpr (Stream) _mm512_stream_ps(p, v);
+  else _mm512_storeu_ps(p, v);
+}
+template <bool Stream, class O>
+LOWBIT_ALWAYS_INLINE void store(O* p, __m512i v) noexcept {
+  if constexpr (Stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(p), v);
+  else _mm512_storeu_si512(p, v);
+}
+template <bool Stream, class O>
+LOWBIT_ALWAYS_INLINE void store(O* p, __m256i v) noexcept {
+  if constexpr (Stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
+  else _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+}
+// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
+// neither read the destination line first nor evict useful lines for a result far larger than the cache.
+LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  for (std::size_t i = 0; i < bytes; i += 64) _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
+}
+// Orders the non-temporal stores before anything that follows (another thread reading the result).
+LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+
+}  // namespace avx512
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_OPS_HPP
+
+// ======== lowbit/detail/x86_avx512/affine.hpp =============================================================
+
+// lowbit/detail/x86_avx512/affine.hpp — the affine mode on AVX-512 (F + BW; VBMI under its own guard).
+//
+// Per group, the 2^Bits possible outputs are computed once with the exact rule (numeric.hpp), in float
+// lanes with the same IEEE operations as the scalar reference, and kept in one to four registers. Each
+// element is then a table lookup: codes are unpacked into 32-bit lanes (float output, 16 per vector) or
+// 16-bit lanes (2-byte output, 32 per vector) and used as permute indices. The rule is thus paid 2^Bits
+// times per group instead of once per element, and the result is bit-identical by construction. Where
+// the tables cost more than they save (7 and 8 bits; 6 bits with float output, whose table takes two
+// two-register permutes and a blend per vector), values are computed per element with the same operations,
+// or for 6 and 7 bits with an FMA that gives the same result where biased_products admits it.
+//
+// Why each step is exact:
+//   * s * q is one vmulps (correctly rounded); the add is a separate vaddps behind no_contract, so no
+//     FMA can form, whatever -ffp-contract says.
+//   * the per-element rule may instead compute s * q as fma(s, 2^23 + q, -s * 2^23): the same exact value,
+//     rounded once (see biased_products for when that holds).
+//   * half rounding is vcvtps2ph with round-to-nearest-even; it matches lowbit::half bit for bit,
+//     NaNs included (types_test checks it against F16C).
+//   * bfloat16 rounding is done with integer operations identical to lowbit::bfloat16 (vcvtneps2bf16
+//     would flush subnormals to zero).
+//   * with half scales, s * q is rounded to half the same integer way when every product of the group
+//     is zero or a normal half (normal_products decides per batch; backend_test checks every such product).
+//   * Permute instructions use only the low index bits (4 for vpermps, 5 for vpermw, 6 for the two-table
+//     forms), so bits of the next code left above a code are ignored; tables for fewer bits repeat
+//     themselves so that the ignored bits cannot matter.
+#ifndef LOWBIT_DETAIL_X86_AVX512_AFFINE_HPP
+#define LOWBIT_DETAIL_X86_AVX512_AFFINE_HPP
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
+// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx512 {
+
+// ---- which groups take the fast roundings -------------------------------------------------------
+// The groups among 16 scales (as floats) whose products s * q, q = 0 .. 2^Bits - 1, are all zero or of a
+// normal half magnitude: s is zero, or |s| >= 2^-14 (so |s * q| >= 2^-14 for q >= 1) and
+// |s| * (2^Bits - 1) <= 65504 (so no product rounds up to infinity).
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __mmask16 normal_products(const float* scales) noexcept {
+  const __m512 magnitude = _mm512_abs_ps(_mm512_load_ps(scales));
+  const __mmask16 zero = _mm512_cmp_ps_mask(magnitude, _mm512_setzero_ps(), _CMP_EQ_OQ);
+  const __mmask16 low = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(0x1p-14f), _CMP_GE_OQ);
+  const __mmask16 high = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(65504.0f / static_cast<float>(format::max_code(Bits))),
+                                            _CMP_LE_OQ);
+  return static_cast<__mmask16>(zero | (low & high));
+}
+// The groups among 16 whose products s * q the per-element rule may compute from biased codes: the float
+// with bits 0x4B000000 | q is 2^23 + q exactly, and fma(s, 2^23 + q, -s * 2^23) is s * q (exactly, before
+// its one rounding) when -s * 2^23 is exact, i.e. |s| * 2^23 does not overflow: |s| < 2^100 is ample. With
+// the mask the codes need anyway folded into the same vpternlogd, that replaces a conversion and a multiply
+// by one FMA per 16 outputs (8-bit codes need no mask, so there it gains nothing and is not used). It can differ from vmulps only in the sign of an exact zero
+// (s * 0 is -0 for a negative s, the FMA gives +0 when rounding to nearest); the bias added next erases
+// that unless it is zero itself, so groups with a zero bias are refused.
+LOWBIT_ALWAYS_INLINE __mmask16 biased_products(const float* scales, const float* biases) noexcept {
+  const __m512 magnitude = _mm512_abs_ps(_mm512_load_ps(scales));
+  const __mmask16 small = _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(0x1p100f), _CMP_LT_OQ);
+  return static_cast<__mmask16>(small & _mm512_cmp_ps_mask(_mm512_load_ps(biases), _mm512_setzero_ps(), _CMP_NEQ_OQ));
+}
+// The float 2^23 + q from a code q in the low bits of a lane, with garbage above it.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m512 biased_code(__m512i codes) noexcept {
+  const __m512i exponent = _mm512_set1_epi32(0x4B000000);
+  const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(codes, mask, exponent, 0xea));  // (codes & mask) | exponent
+}
+
+// ---- the rule, 16 lanes at a time -------------------------------------------------------------------
+
+// A group's scale and bias (finite, given as floats: exact for every S), broadcast; the rule applied to 16
+// codes given as floats. value<O> returns O's representation: __m512 for float, __m256i of 16 x 16 bits
+// for half and bfloat16. NormalProducts (S = half only): every s * q of the group is zero or a normal half
+// magnitude (see normal_products), so its rounding to half can skip the conversions. BiasedCodes: every
+// group admits computing s * q from biased codes (see biased_products); only the per-element rule uses it.
+template <class S, bool NormalProducts = false, bool BiasedCodes = false>
+struct affine_rule {
+  static constexpr bool biased_codes = BiasedCodes;
+  __m512 scale, bias;
+  LOWBIT_ALWAYS_INLINE affine_rule(float s, float b) noexcept : scale(_mm512_set1_ps(s)), bias(_mm512_set1_ps(b)) {}
+
+  // s * q, rounded to float (exact for half scales). no_contract: never fused with the add that follows.
+  LOWBIT_ALWAYS_INLINE __m512 product(__m512 q) const noexcept { return no_contract(_mm512_mul_ps(scale, q)); }
+  // The same from the floats 2^23 + q (biased_code), for groups that biased_products admits. The offset
+  // -s * 2^23 is the same for the whole group; compilers compute it once.
+  LOWBIT_ALWAYS_INLINE __m512 product_of_biased(__m512 biased) const noexcept {
+    return _mm512_fmadd_ps(scale, biased, _mm512_mul_ps(scale, _mm512_set1_ps(-0x1p23f)));
+  }
+
+  // The rule's first line from the product, in float lanes holding values of S; for half the last rounding
+  // is returned as bits, which spares a conversion when the output is half.
+  LOWBIT_ALWAYS_INLINE __m512 sum(__m512 product) const noexcept {
+    if constexpr (std::is_same<S, float>::value) {
+      return _mm512_add_ps(product, bias);
+    } else if constexpr (std::is_same<S, half>::value) {
+      return _mm512_add_ps(NormalProducts ? round_normal_to_half(product) : round_to_half(product), bias);
+    } else {
+      return _mm512_add_ps(round_to_bfloat16(product), bias);
+    }
+  }
+
+  template <class O>
+  LOWBIT_ALWAYS_INLINE auto value(__m512 q) const noexcept { return value_of_product<O>(product(q)); }
+  template <class O>
+  LOWBIT_ALWAYS_INLINE auto value_of_product(__m512 product) const noexcept {
+    const __m512 x = sum(product);
+    if constexpr (std::is_same<S, float>::value) {  // x is the value; convert once
+      if constexpr (std::is_same<O, float>::value) return x;
+      else if constexpr (std::is_same<O, half>::value) return half_bits(x);
+      else return bfloat16_bits(x);
+    } else if constexpr (std::is_same<S, half>::value) {  // round the sum to half, then convert
+      const __m256i h = half_bits(x);
+      if constexpr (std::is_same<O, half>::value) return h;
+      else if constexpr (std::is_same<O, float>::value) return widen_half(h);
+      else return bfloat16_bits(widen_half(h));
+    } else {
+      if constexpr (std::is_same<O, bfloat16>::value) return bfloat16_bits(x);
+      else if constexpr (std::is_same<O, float>::value) return round_to_bfloat16(x);
+      else return half_bits(round_to_bfloat16(x));
+    }
+  }
+};
+
+// Codes as floats for building tables: entry j holds code j mod 2^Bits, so tables for fewer bits repeat.
+template <int Bits>
+constexpr std::array<float, 64> table_code_values() {
+  std::array<float, 64> v{};
+  for (int j = 0; j < 64; ++j) v[j] = static_cast<float>(j & static_cast<int>(format::max_code(Bits)));
+  return v;
+}
+// The codes first .. first+15, as floats.
+template <int Bits>
+LOWBIT_ALWAYS_INLINE __m512 table_codes(int first) noexcept {
+  static constexpr auto values = table_code_values<Bits>();
+  return _mm512_loadu_ps(values.data() + first);
+}
+
+// ---- writers: a chunk of codes to outputs ---------------------------------------------------------
+// Each writer is made once per group from its rule, and turns chunks of codes (in lanes of lane_bytes) into
+// output vectors.
+
+// Float output, Bits <= 6: a table of the 2^Bits float values; 16 codes in 32-bit lanes index it.
+template <int Bits>
+struct float_table {
+  static constexpr int lane_bytes = 4;
+  // Values of codes 0-15, 16-31, 32-47, 48-63; those Bits does not use are never computed. Named members,
+  // not an array, so that compilers keep them in registers (GCC kept an array on the stack).
+  __m512 t0, t1, t2, t3;
+  template <class Rule>
+  LOWBIT_ALWAYS_INLINE explicit float_table(const Rule& rule) noexcept
+      : t0(rule.template value<float>(table_codes<Bits>(0))),
+        t1(Bits >= 5 ? rule.template value<float>(table_codes<Bits>(16)) : t0),
+        t2(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(32)) : t0),
+        t3(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(48)) : t0) {}
+  LOWBIT_ALWAYS_INLINE __m512 lookup(__m512i codes) const noexcept {
+    if constexpr (Bits <= 4) {
+      return _mm512_permutexvar_ps(codes, t0);  // index bits 0..3
+    } else if constexpr (Bits == 5) {
+      return _mm512_permutex2var_ps(t0, codes, t1);  // index bits 0..4
+    } else {
+      const __m512 lo = _mm512_permutex2var_ps(t0, codes, t1);
+      const __m512 hi = _mm512_permutex2var_ps(t2, codes, t3);
+      return _mm512_mask_blend_ps(_mm512_test_epi32_mask(codes, _mm512_set1_epi32(32)), lo, hi);  // bit 5
+    }
+  }
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write(__m512i codes, float* out) const noexcept { store<Stream>(out, lookup(codes)); }
+};
+
+// 2-byte output, Bits <= 6: a table of the 2^Bits 16-bit values; 32 codes in 16-bit lanes index it.
+template <int Bits, class O>
+struct word_table {
+  static constexpr int lane_bytes = 2;
+  __m512i t0, t1;  // values of codes 0-31 and 32-63 (t1 only for 6 bits); named members, as in float_table
+  template <class Rule>
+  LOWBIT_ALWAYS_INLINE explicit word_table(const Rule& rule) noexcept
+      : t0(values(rule, 0)), t1(Bits == 6 ? values(rule, 32) : t0) {}
+  template <class Rule>
+  static LOWBIT_ALWAYS_INLINE __m512i values(const Rule& rule, int first) noexcept {
+    const __m256i lo = rule.template value<O>(table_codes<Bits>(first));
+    if constexpr (Bits <= 4) return join(lo, lo);  // 16 values, repeated to fill the 32 entries vpermw indexes
+    else return join(lo, rule.template value<O>(table_codes<Bits>(first + 16)));
+  }
+  LOWBIT_ALWAYS_INLINE __m512i lookup(__m512i codes) const noexcept {
+    if constexpr (Bits <= 5) {
+      return _mm512_permutexvar_epi16(codes, t0);  // index bits 0..4
+    } else {
+      return _mm512_permutex2var_epi16(t0, codes, t1);  // index bits 0..5
+    }
+  }
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept { store<Stream>(out, lookup(codes)); }
+};
+
+// 7 and 8 bits, and 6 with float output: tables would cost more than they save, so the rule is applied per
+// element (16 codes in 32-bit lanes), with the same operations, or with s * q from biased codes where the
+// rule admits it.
+template <int Bits, class O>
+constexpr bool per_element = Bits > 6 || (Bits == 6 && std::is_same<O, float>::value);
+template <int Bits, class O>
+constexpr bool products_from_biased_codes = per_element<Bits, O> && Bits < 8;
+
+template <int Bits, class Rule, class O>
+struct element_rule {
+  static constexpr int lane_bytes = 4;
+  Rule rule;
+  LOWBIT_ALWAYS_INLINE explicit element_rule(const Rule& r) noexcept : rule(r) {}
+  template <bool Stream>
+  LOWBIT_ALWAYS_INLINE void write(__m512i codes, O* out) const noexcept {
+    if constexpr (Rule::biased_codes) {
+      store<Stream>(out, rule.template value_of_product<O>(rule.product_of_biased(biased_code<Bits>(codes))));
+    } else {
+      const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
+      const __m512i q = Bits == 8 ? codes : _mm512_and_si512(codes, mask);  // 8-bit codes come without garbage
+      store<Stream>(out, rule.template value<O>(_mm512_cvtepi32_ps(q)));
+    }
+  }
+};
+
+template <int Bits, class Rule, class O>
+using group_writer = std::conditional_t<per_element<Bits, O>, element_rule<Bits, Rule, O>,
+                                        std::conditional_t<std::is_same<O, float>::value, float_table<Bits>,
+                                                           word_table<Bits, O>>>;
+
+// ---- one group ---------------------------------------------------------------------------------
+template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+  using writer_type = group_writer<Bits, Rule, O>;
+  using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
+  constexpr int chunks = GroupSize / geometry::codes_per_chunk;
+  constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+  static_assert(chunks % span == 0, "spans tile the group");
+  const writer_type writer(rule);
+  LOWBIT_UNROLL
+  for (int first = 0; first < chunks; first += span) {
+    const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
+    LOWBIT_UNROLL
+    for (int c = 0; c < span; ++c) {
+      writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
+    }
+  }
+}
+
+// n groups of finite scales and biases, with one rule type for all (so the loop has no call and no branch).
+template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
+                                       std::size_t n) noexcept {
+  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+  for (std::size_t i = 0; i < n; ++i) {
+    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
+  }
+}
+
+// n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
+template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
+LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
+                                            std::size_t n) noexcept {
+  if constexpr (products_from_biased_codes<Bits, O>) {
+    const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
+    if ((biased_products(scale, bias) & all) == all) {
+      return finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts, true>>(codes, scale, bias, out, n);
+    }
+  }
+  finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts>>(codes, scale, bias, out, n);
+}
+template <int Bits, int GroupSize, bool Stream, class S, class O>
+LOWBIT_ALWAYS_INLINE void admitted_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
+                                         std::size_t n) noexcept {
+  if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
+    if (normal_products<Bits>(scale) == 0xffff) {
+      return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
+    }
+  }
+  with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
+}
+
+// Groups [0, groups), 16 at a time: their scales and biases are widened to float together. A group whose
+// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
+template <int Bits, int GroupSize, bool Stream, class S, class O>
+void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  alignas(64) float scale[16], bias[16];
+  for (std::size_t first = 0; first < groups; first += 16) {
+    const std::size_t n = groups - first < 16 ? groups - first : 16;
+    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
+    if (finite == (1u << n) - 1) {
+      admitted_batch<Bits, GroupSize, Stream, S>(codes + first * words * 4, scale, bias, out + first * GroupSize, n);
+      continue;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t g = first + i;
+      if (((finite >> i) & 1u) != 0) {
+        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
+                                                  out + g * GroupSize);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+      }
+    }
+  }
+}
+
+}  // namespace avx512
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_AFFINE_HPP
+
+// ======== lowbit/detail/x86_avx512/fp.hpp =================================================================
+
+// lowbit/detail/x86_avx512/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on AVX-512 (F + BW).
+//
+// fp4 (mxfp4, nvfp4): per group, the 16 possible outputs convert_O(sf * e2m1[code]) are computed at once
+// with one vmulps (the scalar reference's float multiply) and one conversion to O, and kept in a register;
+// each element is then a table lookup with its 4-bit code as the index: vpermps for float output (16 codes
+// in 32-bit lanes), vpermw for 2-byte output (32 codes in 16-bit lanes; for nvfp4 two groups share one
+// vpermw, the second group's codes offset by 16).
+//
+// mxfp8: E4M3 is decoded per element without a table: the low seven bits shifted left by 7 are a binary16
+// whose value times 256 is the magnitude (exactly, subnormals included), so vcvtph2ps and an exact multiply
+// by 256 give the element; then the same vmulps by sf and conversion to O as the scalar reference.
+//
+// Exactness: the scale factor sf is computed by the same scalar function as in the reference; vmulps is
+// the reference's float multiply (nothing to fuse: there is no add); vcvtps2ph rounds to nearest even like
+// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 for every non-NaN value
+// (vcvtneps2bf16 would flush subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
+// the vector code only meets finite factors and never makes a NaN.
+#ifndef LOWBIT_DETAIL_X86_AVX512_FP_HPP
+#define LOWBIT_DETAIL_X86_AVX512_FP_HPP
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
+// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx512 {
+
+LOWBIT_ALWAYS_INLINE __m512 e2m1_table() noexcept {
+  return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
+                        -4.0f, -6.0f);
+}
+
+// ---- fp4 codes ---------------------------------------------------------------------------------------
+// 8 bytes -> their 16 nibbles as bytes in element order (element 2k is the low nibble of byte k).
+LOWBIT_ALWAYS_INLINE __m128i nibbles16(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm_unpacklo_epi8(_mm_and_si128(b, mask), _mm_and_si128(_mm_srli_epi16(b, 4), mask));
+}
+// 16 bytes -> their 32 nibbles as bytes in element order.
+LOWBIT_ALWAYS_INLINE __m256i nibbles32(const std::uint8_t* p) noexcept {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)), _mm_unpackhi_epi8(lo, hi), 1);
+}
+
+// ---- fp4 groups ----------------------------------------------------------------------------------------
+// The group's 16 outputs, in O's representation.
+template <class O>
+LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
+  return narrow<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
+}
+
+// float output: 16 elements (8 bytes of codes) per vpermps.
+template <int GroupSize>
+LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+  const __m512 table = fp4_table<float>(sf);
+  for (int c = 0; c < GroupSize / 16; ++c) {
+    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
+    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
+  }
+}
+
+// 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
+LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
+  const __m512i idx = _mm512_or_si512(_mm512_cvtepu8_epi16(nibbles32(codes)), offset);
+  _mm512_storeu_si512(out, _mm512_permutexvar_epi16(idx, table));
+}
+
+// nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
+template <class O>
+LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
+  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
+  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
+}
+
+// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
+template <mode M, class O, bool Global>
+void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                    float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bytes = group_size / 2;
+  auto scalar = [&](std::size_t g, float sf) {
+    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
+  };
+  if constexpr (std::is_same<O, float>::value || group_size == 32) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (!finite(sf)) {
+        scalar(g, sf);
+      } else if constexpr (std::is_same<O, float>::value) {
+        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
+      } else {  // one group, one vpermw (entries 16..31 are never indexed)
+        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
+                 out + g * group_size);
+      }
+    }
+  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
+    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
+    std::size_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
+      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
+      if (finite(sf0) && finite(sf1)) {
+        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
+        lookup32(codes + g * bytes, table, second, out + g * group_size);
+      } else {
+        if (finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
+        if (finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
+      }
+    }
+    if (g < groups) {  // the last group alone
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+    }
+  }
+}
+
+// ---- mxfp8 ---------------------------------------------------------------------------------------------
+// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
+// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
+LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
+}
+
+template <class O, bool Global>
+void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  const __m512 k256 = _mm512_set1_ps(256.0f);
+  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
+    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
+    if (!finite(f)) {
+      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
+      continue;
+    }
+    const __m512 sf = _mm512_set1_ps(f);
+    const __m512i h = e4m3_as_half_bits(codes);
+    const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
+    const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
+    store<false>(out, narrow<O>(_mm512_mul_ps(sf, lo)));
+    store<false>(out + 16, narrow<O>(_mm512_mul_ps(sf, hi)));
+  }
+}
+
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if constexpr (M == mode::mxfp8) {
+    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
+  } else {
+    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
+  }
+}
+
+}  // namespace avx512
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_FP_HPP
+
+// ======== lowbit/detail/x86_avx512/kernels.hpp ============================================================
+
+// lowbit/detail/x86_avx512/kernels.hpp — the AVX-512 kernel set (the interface: detail/backends.hpp).
+#ifndef LOWBIT_DETAIL_X86_AVX512_KERNELS_HPP
+#define LOWBIT_DETAIL_X86_AVX512_KERNELS_HPP
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+struct avx512_kernels {
+#if LOWBIT_AVX512_VBMI
+  static constexpr const char* name = "avx512-vbmi";
+#else
+  static constexpr const char* name = "avx512";
+#endif
+  static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
+  static constexpr bool has_streaming_stores = true;
+  static constexpr bool streams_directly = true;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { avx512::stream_lines(dst, src, bytes); }
+  static void stream_fence() noexcept { avx512::stream_fence(); }
+
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    avx512::affine_groups<Bits, GroupSize, Stream>(wq, scales, biases, out, groups);
+  }
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    avx512::fp_groups<M, Global>(wq, scales, out, groups, decode);
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_KERNELS_HPP
+
+// ======== lowbit/detail/backends.hpp ======================================================================
+
+// lowbit/detail/backends.hpp — the kernel sets compiled into this translation unit, and the active one.
+//
+// A kernel set is a struct with the same shape for every instruction set (detail/<isa>/kernels.hpp):
+//
+//   struct <isa>_kernels {
+//     static constexpr const char* name;           // what lowbit::backend_name() returns
+//     static constexpr std::size_t overread;       // bytes the kernels may read past the codes they are given
+//     static constexpr bool has_streaming_stores;  // non-temporal stores exist (stream_lines, stream_fence)
+//     static constexpr bool streams_directly;      // dequantize<..., Stream = true> exists, for 64-byte
+//                                                  // aligned outputs (each group's output is whole lines)
+//     static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept;  // whole aligned lines
+//     static void stream_fence() noexcept;         // orders the non-temporal stores before what follows
+//
+//     // `groups` consecutive affine groups: wq holds groups * GroupSize * Bits / 32 words, scales and
+//     // biases one value per group, out groups * GroupSize values.
+//     template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+//     static void dequantize(const uint32_t* wq, const S* scales, const S* biases, O* out, size_t groups) noexcept;
+//     // `groups` consecutive groups of fp mode M, scales one code per group. Global: nvfp4 with a global
+//     // scale, whose decode factor fp::global_decode(g) is `decode` (unused otherwise).
+//     template <mode M, bool Global = false, class O>
+//     static void dequantize_fp(const uint32_t* wq, const uint8_t* scales, O* out, size_t groups,
+//                               float decode) noexcept;
+//   };
+//
+// Arguments arrive validated (detail/driver.hpp); kernels never throw and never allocate. The scalar set
+// is always compiled. Each SIMD set guards itself on the compiler macros it needs, so a build for AVX-512
+// also carries the AVX2 set: the tests compare every set of compiled_kernels with the scalar reference,
+// while only active_kernels serves the public API.
+#ifndef LOWBIT_DETAIL_BACKENDS_HPP
+#define LOWBIT_DETAIL_BACKENDS_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -3924,8 +3561,340 @@ LOWBIT_END_NAMESPACE
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
+template <class... Kernels>
+struct kernel_list {};
+
+// Every kernel set this translation unit compiles, the active one first.
+using compiled_kernels = kernel_list<
+#if LOWBIT_HAVE_AVX512
+    avx512_kernels,
+#endif
+#if LOWBIT_HAVE_AVX2
+    avx2_kernels,
+#endif
+#if LOWBIT_HAVE_NEON
+    neon_kernels,
+#endif
+    scalar_kernels>;
+
+#if LOWBIT_BACKEND == LOWBIT_BACKEND_AVX512
+using active_kernels = avx512_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_AVX2
+using active_kernels = avx2_kernels;
+#elif LOWBIT_BACKEND == LOWBIT_BACKEND_NEON
+using active_kernels = neon_kernels;
+#else
+using active_kernels = scalar_kernels;
+#endif
+
+// The interface above, checked for every compiled set.
+template <class K>
+constexpr bool is_kernel_set() {
+  using affine_kernel = void (*)(const std::uint32_t*, const half*, const half*, float*, std::size_t) noexcept;
+  using fp_kernel = void (*)(const std::uint32_t*, const std::uint8_t*, bfloat16*, std::size_t, float) noexcept;
+  return std::is_same<decltype(K::name), const char* const>::value &&
+         std::is_same<decltype(K::overread), const std::size_t>::value &&
+         std::is_same<decltype(K::has_streaming_stores), const bool>::value &&
+         std::is_same<decltype(K::streams_directly), const bool>::value &&
+         std::is_same<decltype(&K::stream_lines), void (*)(void*, const void*, std::size_t) noexcept>::value &&
+         std::is_same<decltype(&K::stream_fence), void (*)() noexcept>::value &&
+         std::is_same<decltype(&K::template dequantize<4, 64, false, half, float>), affine_kernel>::value &&
+         std::is_same<decltype(&K::template dequantize_fp<mode::nvfp4, true, bfloat16>), fp_kernel>::value &&
+         (!K::streams_directly || K::has_streaming_stores);
+}
+template <class... Kernels>
+constexpr bool are_kernel_sets(kernel_list<Kernels...>) {
+  return (is_kernel_set<Kernels>() && ...);
+}
+static_assert(are_kernel_sets(compiled_kernels{}), "a kernel set lacks part of the interface (detail/backends.hpp)");
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_BACKENDS_HPP
+
+// ======== lowbit/error.hpp ================================================================================
+
+// lowbit/error.hpp — lowbit::error and the one place that checks arguments.
+//
+// Every public entry point validates all of its arguments before it touches an output, so when a
+// lowbit::error is thrown no output byte has been written. Messages name the function, the bad value
+// and what is allowed, e.g.
+//   [lowbit::dequantize] bits 9 is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8
+#ifndef LOWBIT_ERROR_HPP
+#define LOWBIT_ERROR_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace lowbit {
+
+/// Thrown for any invalid argument of a lowbit function. Derives from std::invalid_argument.
+class error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace lowbit
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// A pointer argument and its name in the public signature.
+using named_pointer = std::pair<const char*, const void*>;
+
+[[noreturn]] inline void fail(const char* function, const std::string& what) {
+  throw error(std::string("[lowbit::") + function + "] " + what);
+}
+
+inline void check_bits(const char* function, int bits) {
+  if (!format::is_supported_bits(bits)) {
+    fail(function, "bits " + std::to_string(bits) +
+                       " is not supported; supported: 1, 2, 3, 4, 5, 6, 7, 8 (MLX ships 2, 3, 4, 5, 6, 8)");
+  }
+}
+
+inline void check_group_size(const char* function, int group_size) {
+  if (!format::is_supported_group_size(group_size)) {
+    fail(function, "group_size " + std::to_string(group_size) + " is not supported; supported: 32, 64, 128");
+  }
+}
+
+// Shape and pointer checks shared by every affine entry point. largest_element is the size in bytes of
+// the widest element array the call reads or writes (so its byte count cannot overflow either).
+inline void check_shape_and_pointers(const char* function, std::size_t rows, std::size_t cols, int group_size,
+                                     std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
+  if (cols % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, "cols " + std::to_string(cols) + " is not a multiple of group_size " +
+                       std::to_string(group_size));
+  }
+  if (rows == 0 || cols == 0) return;  // a valid no-op: nothing is read or written
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  if (rows > max / cols) {
+    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " overflows size_t");
+  }
+  if (rows * cols > max / largest_element) {
+    fail(function, "rows " + std::to_string(rows) + " x cols " + std::to_string(cols) + " elements of " +
+                       std::to_string(largest_element) + " bytes overflow size_t");
+  }
+  for (const named_pointer& p : pointers) {
+    if (p.second == nullptr) {
+      fail(function, std::string(p.first) + " is null but rows x cols = " + std::to_string(rows) + " x " +
+                         std::to_string(cols) + " is not empty");
+    }
+  }
+}
+
+
+// ---- floating-point modes (fp.hpp) -----------------------------------------------------------------
+inline std::string mode_list() { return "affine, mxfp4, nvfp4, mxfp8"; }
+
+[[noreturn]] inline void fail_unknown_mode(const char* function, std::string_view name) {
+  fail(function, "unknown mode \"" + std::string(name) + "\"; supported: " + mode_list());
+}
+
+inline void check_mode_value(const char* function, mode m) {
+  if (!is_valid_mode(m)) {
+    fail(function, "mode " + std::to_string(static_cast<int>(m)) + " is not a lowbit::mode; supported: " + mode_list());
+  }
+}
+
+// The mode of an fp-mode call (uint8 scales, no biases): mxfp4, nvfp4 or mxfp8.
+inline void check_fp_mode(const char* function, mode m) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    fail(function, std::string("mode affine has scales and biases of a float type; call ") + function +
+                       "(wq, scales, biases, out, rows, cols, bits, group_size) (the affine overload)");
+  }
+}
+
+// bits and group_size read from a configuration (e.g. MLX's config.json) against what the mode requires.
+inline void check_mode_config(const char* function, mode m, int bits, int group_size) {
+  check_mode_value(function, m);
+  if (m == mode::affine) {
+    check_bits(function, bits);
+    check_group_size(function, group_size);
+    return;
+  }
+  if (bits != mode_bits(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires bits " + std::to_string(mode_bits(m)) +
+                       "; got " + std::to_string(bits));
+  }
+  if (group_size != mode_group_size(m)) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires group_size " +
+                       std::to_string(mode_group_size(m)) + "; got " + std::to_string(group_size));
+  }
+}
+
+// Everything an fp-mode dequantize or quantize checks before it touches an output: the mode, the global
+// scale (nvfp4 only), cols a multiple of the mode's group size, overflow, and null pointers.
+inline void check_fp_call(const char* function, mode m, std::size_t rows, std::size_t cols, const float* global_scale,
+                          std::size_t largest_element, std::initializer_list<named_pointer> pointers) {
+  check_fp_mode(function, m);
+  if (global_scale != nullptr && m != mode::nvfp4) {
+    fail(function, std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
+                       " takes none (pass nullptr)");
+  }
+  const int group_size = mode_group_size(m);
+  if (cols % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, std::string("mode ") + mode_name(m) + " requires cols to be a multiple of its group_size " +
+                       std::to_string(group_size) + "; got cols " + std::to_string(cols));
+  }
+  check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_ERROR_HPP
+
+// ======== lowbit/parallel.hpp =============================================================================
+
+// lowbit/parallel.hpp — options for large dequantize calls: threads (lowbit's or the caller's own pool)
+// and how results are stored.
+//
+//   lowbit::options opt;
+//   opt.bits = 4;
+//   opt.group_size = 64;
+//   opt.threads = 0;                              // one per hardware thread
+//   lowbit::dequantize(wq, scales, biases, out, rows, cols, opt);
+//
+//   // Or run the work on your own pool: lowbit hands over `count` independent tasks.
+//   opt.executor = [&](std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
+//     my_pool.parallel_for(0, count, [&](std::size_t i) { task(i, i + 1); });   // returns when all are done
+//   };
+//
+// The result is bit-identical whatever the threads, executor or store policy: the matrix is split at group
+// boundaries and every group is computed the same way.
+#ifndef LOWBIT_PARALLEL_HPP
+#define LOWBIT_PARALLEL_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+
+namespace lowbit {
+
+/// Runs task(begin, end) over sub-ranges covering [0, count), possibly in parallel, and returns when all
+/// have finished. Any split is correct: the tasks are independent.
+using parallel_for = std::function<void(std::size_t count, const std::function<void(std::size_t, std::size_t)>& task)>;
+
+/// How dequantize writes its output.
+enum class store_policy {
+  automatic,  ///< streaming stores for outputs of at least LOWBIT_STREAMING_THRESHOLD bytes, else regular
+  regular,    ///< ordinary stores: the result stays in cache
+  streaming,  ///< non-temporal stores where the backend has them (x86), ordinary ones elsewhere
+};
+
+/// Options of the dequantize overloads that take them (affine and fp modes).
+struct options {
+  int bits = default_bits;              ///< affine only: an fp mode fixes its own
+  int group_size = default_group_size;  ///< affine only
+  /// Threads lowbit starts for this call (the caller's thread is one of them); 0 means one per hardware
+  /// thread. Fewer are used when the matrix is small (LOWBIT_MIN_ELEMENTS_PER_THREAD).
+  unsigned threads = 1;
+  /// If set, the work is handed to this executor instead of lowbit's own threads (threads is ignored).
+  parallel_for executor;
+  store_policy stores = store_policy::automatic;
+};
+
+}  // namespace lowbit
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// lowbit's own executor: `threads` contiguous ranges, the first on the calling thread, the rest on
+// std::threads started for this call.
+inline void run_on_threads(unsigned threads, std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
+  if (threads <= 1 || count <= 1) {
+    task(0, count);
+    return;
+  }
+  const std::size_t n = threads < count ? threads : count;
+  std::vector<std::thread> workers;
+  workers.reserve(n - 1);
+  for (std::size_t t = 1; t < n; ++t) {
+    workers.emplace_back([&task, t, n, count] { task(count * t / n, count * (t + 1) / n); });
+  }
+  task(0, count / n);
+  for (auto& w : workers) w.join();
+}
+
+// How many threads a call of `elements` outputs gets.
+inline unsigned thread_count(unsigned requested, std::size_t elements) noexcept {
+  unsigned threads = requested != 0 ? requested : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  const std::size_t useful = elements / LOWBIT_MIN_ELEMENTS_PER_THREAD;
+  if (useful < threads) threads = useful == 0 ? 1u : static_cast<unsigned>(useful);
+  return threads;
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_PARALLEL_HPP
+
+// ======== lowbit/detail/driver.hpp ========================================================================
+
+// lowbit/detail/driver.hpp — from a public call to a kernel, for every mode: validation (error.hpp), the
+// one switch from run-time parameters (bits and group size, or the fp mode) to compile-time kernels, the
+// split of the matrix across threads or an executor, the padding of the last groups' codes, and the store
+// policy.
+//
+// The driver sees a matrix as a sequence of groups. A job names the kernel for one configuration: its group
+// size, words of codes per group, output type, and a call that dequantizes n consecutive groups starting at
+// group g from codes the driver hands it (the matrix's own, or a padded copy of the last ones).
+#ifndef LOWBIT_DETAIL_DRIVER_HPP
+#define LOWBIT_DETAIL_DRIVER_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// ---- from run-time to compile-time parameters -----------------------------------------------------
+template <int V>
+using int_constant = std::integral_constant<int, V>;
 template <mode M>
 using mode_constant = std::integral_constant<mode, M>;
+
+template <int GroupSize, class F>
+void with_bits(int bits, F&& f) {
+  switch (bits) {
+    case 1: return f(int_constant<1>{}, int_constant<GroupSize>{});
+    case 2: return f(int_constant<2>{}, int_constant<GroupSize>{});
+    case 3: return f(int_constant<3>{}, int_constant<GroupSize>{});
+    case 4: return f(int_constant<4>{}, int_constant<GroupSize>{});
+    case 5: return f(int_constant<5>{}, int_constant<GroupSize>{});
+    case 6: return f(int_constant<6>{}, int_constant<GroupSize>{});
+    case 7: return f(int_constant<7>{}, int_constant<GroupSize>{});
+    default: return f(int_constant<8>{}, int_constant<GroupSize>{});
+  }
+}
+
+// Calls f(int_constant<bits>, int_constant<group_size>) for validated run-time values.
+template <class F>
+void with_config(int bits, int group_size, F&& f) {
+  switch (group_size) {
+    case 32: return with_bits<32>(bits, f);
+    case 64: return with_bits<64>(bits, f);
+    default: return with_bits<128>(bits, f);
+  }
+}
 
 // Calls f(mode_constant<m>) for a validated fp mode.
 template <class F>
@@ -3937,27 +3906,245 @@ void with_fp_mode(mode m, F&& f) {
   }
 }
 
+// A user's array as the lowbit storage type it shares a layout with (types.hpp).
+template <class T>
+LOWBIT_ALWAYS_INLINE const storage_t<T>* as_storage(const T* p) noexcept {
+  return reinterpret_cast<const storage_t<T>*>(p);
+}
+template <class T>
+LOWBIT_ALWAYS_INLINE storage_t<T>* as_storage(T* p) noexcept {
+  return reinterpret_cast<storage_t<T>*>(p);
+}
+
+// ---- jobs: one configuration's kernel ---------------------------------------------------------------
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+struct affine_job {
+  using output = O;
+  static constexpr int group_size = GroupSize;
+  static constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  static constexpr bool streams_directly = Kernels::streams_directly;
+  const S* scales;
+  const S* biases;
+  template <bool Stream>
+  void run(const std::uint32_t* codes, std::size_t g, std::size_t n, O* out) const noexcept {
+    Kernels::template dequantize<Bits, GroupSize, Stream>(codes, scales + g, biases + g, out, n);
+  }
+};
+
+template <class Kernels, mode M, bool Global, class O>
+struct fp_job {
+  using output = O;
+  static constexpr int group_size = mode_group_size(M);
+  static constexpr std::size_t words = static_cast<std::size_t>(mode_group_size(M) * mode_bits(M) / 32);
+  static constexpr bool streams_directly = false;  // streaming goes through the driver's buffer
+  const std::uint8_t* scales;
+  float decode;
+  template <bool Stream>
+  void run(const std::uint32_t* codes, std::size_t g, std::size_t n, O* out) const noexcept {
+    static_assert(!Stream, "fp kernels store regularly");
+    Kernels::template dequantize_fp<M, Global>(codes, scales + g, out, n, decode);
+  }
+};
+
+// ---- the walk over groups ---------------------------------------------------------------------------
+// Groups [g, g + n) of a matrix of `total` groups, into out. Kernels may read Kernels::overread bytes past
+// the codes they are given, which for small groups reaches past several groups: the last `tail` groups of
+// the matrix are therefore read from a zero-padded copy of their codes.
+// Stream: the kernel's non-temporal variant (Job::streams_directly), for a 64-byte aligned out.
+template <class Kernels, bool Stream = false, class Job>
+void run_kernel(const Job& job, const std::uint32_t* wq, typename Job::output* out, std::size_t g, std::size_t n,
+                std::size_t total) {
+  constexpr std::size_t words = Job::words;
+  constexpr std::size_t tail = (Kernels::overread + 4 * words - 1) / (4 * words);  // groups reading past the end
+  const std::size_t safe_end = total > tail ? total - tail : 0;  // groups before this read only codes
+  const std::size_t direct = g + n <= safe_end ? n : (g < safe_end ? safe_end - g : 0);
+  if (direct != 0) job.template run<Stream>(wq + g * words, g, direct, out);
+  if constexpr (tail != 0) {
+    if (direct == n) return;
+    const std::size_t rest = n - direct;  // at most `tail` groups, ending the matrix
+    alignas(64) std::uint32_t padded[tail * words + (Kernels::overread + 3) / 4] = {};
+    std::memcpy(padded, wq + (g + direct) * words, rest * words * 4);
+    job.template run<Stream>(padded, g + direct, rest, out + direct * Job::group_size);
+  }
+}
+
+// With non-temporal stores. A non-temporal line written in parts costs a read of the line, so only whole
+// aligned lines may be streamed. A kernel that stores non-temporally itself (Job::streams_directly) does so
+// when out is 64-byte aligned, since each group's output is then whole lines. Otherwise the kernels compute
+// each block of groups into a buffer in L1 and whole aligned 64-byte lines are copied out with
+// non-temporal stores (Kernels::stream_lines); the ends of the range, where a line is only partly ours, are
+// written with memcpy, and the piece of a line left at the end of a block is carried into the next one, so
+// no line is ever streamed in parts. Blocks are small (1 KiB), so the stores drain while the next block is
+// computed (8 KiB blocks measured half as fast).
+template <class Kernels, class Job>
+void run_streaming(const Job& job, const std::uint32_t* wq, typename Job::output* out, std::size_t first,
+                   std::size_t last, std::size_t total) {
+  using O = typename Job::output;
+  constexpr int group_size = Job::group_size;
+  if constexpr (Job::streams_directly) {
+    static_assert(group_size * sizeof(O) % 64 == 0, "a group's output is whole lines");
+    if (reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
+      run_kernel<Kernels, true>(job, wq, out + first * group_size, first, last - first, total);
+      Kernels::stream_fence();
+      return;
+    }
+  }
+  constexpr std::size_t line = 64 / sizeof(O);  // elements per cache line
+  constexpr std::size_t block = 1024 / (group_size * sizeof(O)) > 0 ? 1024 / (group_size * sizeof(O)) : 1;
+  alignas(64) O buffer[block * group_size + 2 * line];
+  O* dst = out + first * group_size;  // where base[0] belongs
+  O* base = buffer;                   // base + carry is 64-byte aligned: the kernels' stores are aligned
+  std::size_t carry = 0;              // elements at base[0, carry) not yet written
+  for (std::size_t g = first; g < last;) {
+    const std::size_t n = last - g < block ? last - g : block;
+    run_kernel<Kernels>(job, wq, base + carry, g, n, total);
+    const std::size_t have = carry + n * group_size;
+    std::size_t head = (64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64 / sizeof(O);
+    if (head > have) head = have;
+    if (head != 0) std::memcpy(dst, base, head * sizeof(O));  // the first block only
+    const std::size_t lines = (have - head) / line;
+    Kernels::stream_lines(dst + head, base + head, lines * line * sizeof(O));
+    const std::size_t done = head + lines * line;
+    const std::size_t left = have - done;  // less than a line
+    O* next = buffer + (line - left) % line;  // next + left is aligned again
+    O piece[line];
+    std::memcpy(piece, base + done, sizeof piece);  // a whole line's worth: the buffer has room
+    std::memcpy(next, piece, sizeof piece);
+    base = next, carry = left, dst += done, g += n;
+  }
+  std::memcpy(dst, base, carry * sizeof(O));
+  Kernels::stream_fence();
+}
+
+// A validated matrix of `groups` groups, on the threads or executor the options name, with their store policy.
+template <class Kernels, class Job>
+void dequantize_groups(const Job& job, const std::uint32_t* wq, typename Job::output* out, std::size_t groups,
+                       const options& opt) {
+  using O = typename Job::output;
+  constexpr int group_size = Job::group_size;
+  const std::size_t elements = groups * group_size;
+  const bool streaming =
+      Kernels::has_streaming_stores &&
+      (opt.stores == store_policy::streaming ||
+       (opt.stores == store_policy::automatic && elements * sizeof(O) >= LOWBIT_STREAMING_THRESHOLD));
+  // Tasks of about 64 KiB of output each (whole groups), so that an executor can balance them.
+  const std::size_t per_task = (std::size_t{65536} / (group_size * sizeof(O))) + 1;
+  const std::size_t tasks = (groups + per_task - 1) / per_task;
+  const auto task = [&](std::size_t begin, std::size_t end) {
+    const std::size_t last = end * per_task < groups ? end * per_task : groups;
+    const std::size_t first = begin * per_task;
+    if (first >= last) return;
+    if (streaming) {
+      run_streaming<Kernels>(job, wq, out, first, last, groups);
+    } else {
+      run_kernel<Kernels>(job, wq, out + first * group_size, first, last - first, groups);
+    }
+  };
+  if (opt.executor) {
+    opt.executor(tasks, task);
+  } else {
+    run_on_threads(thread_count(opt.threads, elements), tasks, task);
+  }
+}
+
+// ---- the public calls' bodies ------------------------------------------------------------------------
+// Compile-time checks of the public templates' parameters.
+template <int Bits, int GroupSize>
+constexpr void check_config() noexcept {
+  static_assert(format::is_supported_bits(Bits), "lowbit: Bits must be between 1 and 8 (MLX ships 2, 3, 4, 5, 6 and 8).");
+  static_assert(format::is_supported_group_size(GroupSize), "lowbit: GroupSize must be 32, 64 or 128.");
+}
+template <class ScaleT, class OutT>
+constexpr void check_types() noexcept {
+  static_assert(is_storage_type<ScaleT>::value,
+                "lowbit: ScaleT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of maps "
+                "onto one of them");
+  static_assert(is_storage_type<OutT>::value,
+                "lowbit: OutT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of maps "
+                "onto one of them");
+}
+template <class T>
+constexpr void check_element_type() noexcept {
+  static_assert(is_storage_type<T>::value,
+                "lowbit: the element type must be float, lowbit::half, lowbit::bfloat16, or a type "
+                "lowbit::storage_of maps onto one of them");
+}
+
+inline options config_options(int bits, int group_size) {
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
+  return opt;
+}
+
+template <class S, class O>
+constexpr std::size_t widest() noexcept {
+  return sizeof(S) > sizeof(O) ? sizeof(S) : sizeof(O);
+}
+
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+void dequantize_affine(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
+                       std::size_t cols, const options& opt = options()) {
+  check_shape_and_pointers("dequantize", rows, cols, GroupSize, widest<S, O>(),
+                           {{"wq", wq}, {"scales", scales}, {"biases", biases}, {"out", out}});
+  if (rows == 0 || cols == 0) return;
+  const affine_job<Kernels, Bits, GroupSize, S, O> job{scales, biases};
+  dequantize_groups<Kernels>(job, wq, out, rows * (cols / GroupSize), opt);
+}
+
+template <class Kernels, class S, class O>
+void dequantize_affine(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t rows,
+                       std::size_t cols, const options& opt) {
+  check_bits("dequantize", opt.bits);
+  check_group_size("dequantize", opt.group_size);
+  with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
+    dequantize_affine<Kernels, decltype(b)::value, decltype(g)::value>(wq, scales, biases, out, rows, cols, opt);
+  });
+}
+
+// opt.bits and opt.group_size do not apply: the mode fixes them.
 template <class Kernels, mode M, class O>
-void fp_dequantize_checked(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
-                           std::size_t cols, const float* global_scale) {
+void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows, std::size_t cols,
+                   const float* global_scale, const options& opt = options()) {
   check_fp_call("dequantize", M, rows, cols, global_scale, sizeof(O),  // out: the widest array
                 {{"wq", wq}, {"scales", scales}, {"out", out}});
   if (rows == 0 || cols == 0) return;
-  Kernels::template dequantize<M>(wq, scales, out, rows * (cols / mode_group_size(M)), global_scale);
+  const std::size_t groups = rows * (cols / mode_group_size(M));
+  if (M == mode::nvfp4 && global_scale != nullptr) {
+    const fp_job<Kernels, M, true, O> job{scales, fp::global_decode(*global_scale)};
+    dequantize_groups<Kernels>(job, wq, out, groups, opt);
+  } else {
+    const fp_job<Kernels, M, false, O> job{scales, 0.0f};
+    dequantize_groups<Kernels>(job, wq, out, groups, opt);
+  }
 }
 
 template <class Kernels, class O>
-void fp_dequantize_runtime(mode m, const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
-                           std::size_t cols, const float* global_scale) {
+void dequantize_fp(mode m, const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t rows,
+                   std::size_t cols, const float* global_scale, const options& opt = options()) {
   check_fp_mode("dequantize", m);
   with_fp_mode(m, [&](auto mc) {
-    fp_dequantize_checked<Kernels, decltype(mc)::value>(wq, scales, out, rows, cols, global_scale);
+    dequantize_fp<Kernels, decltype(mc)::value>(wq, scales, out, rows, cols, global_scale, opt);
+  });
+}
+
+template <class T>
+void quantize_affine(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
+                     int bits, int group_size) {
+  check_bits("quantize", bits);
+  check_group_size("quantize", group_size);
+  check_shape_and_pointers("quantize", rows, cols, group_size, sizeof(T),
+                           {{"w", w}, {"wq", wq}, {"scales", scales}, {"biases", biases}});
+  if (rows == 0 || cols == 0) return;
+  with_config(bits, group_size, [&](auto b, auto g) {
+    quantize_groups<decltype(b)::value, decltype(g)::value>(w, wq, scales, biases,
+                                                            rows * (cols / decltype(g)::value));
   });
 }
 
 template <mode M, class T>
-void fp_quantize_checked(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
-                         const float* global_scale) {
+void quantize_fp(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
+                 const float* global_scale) {
   check_fp_call("quantize", M, rows, cols, global_scale, sizeof(T),  // w: the widest array
                 {{"w", w}, {"wq", wq}, {"scales", scales}});
   if (rows == 0 || cols == 0) return;
@@ -3965,14 +4152,16 @@ void fp_quantize_checked(const T* w, std::uint32_t* wq, std::uint8_t* scales, st
 }
 
 template <class T>
-void fp_quantize_runtime(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows,
-                         std::size_t cols, const float* global_scale) {
+void quantize_fp(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
+                 const float* global_scale) {
   check_fp_mode("quantize", m);
-  with_fp_mode(m, [&](auto mc) { fp_quantize_checked<decltype(mc)::value>(w, wq, scales, rows, cols, global_scale); });
+  with_fp_mode(m, [&](auto mc) { quantize_fp<decltype(mc)::value>(w, wq, scales, rows, cols, global_scale); });
 }
 
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_DRIVER_HPP
 
 // ======== lowbit/fp.hpp ===================================================================================
 
@@ -3987,6 +4176,8 @@ LOWBIT_END_NAMESPACE
 //   lowbit::dequantize<lowbit::mode::mxfp4>(wq, scales, w.data(), rows, cols);        // mode fixed at compile time
 //   lowbit::dequantize(lowbit::mode::nvfp4, wq, scales, f32.data(), rows, cols, &g);  // nvfp4, global scale g
 //   lowbit::quantize(lowbit::mode::mxfp8, w.data(), wq, scales, rows, cols);          // MLX's quantize, bit for bit
+//   lowbit::options opt;  opt.threads = 0;                                            // threads, executor, stores
+//   lowbit::dequantize(lowbit::mode::mxfp4, wq, scales, w.data(), rows, cols, opt);
 //
 //   // From MLX's config.json ("quantization": {"mode": "mxfp4", "bits": 4, "group_size": 32}):
 //   const lowbit::mode m = lowbit::parse_mode(mode_string);   // throws lowbit::error for an unknown name
@@ -4010,7 +4201,7 @@ LOWBIT_END_NAMESPACE
 // ---- What MLX computes (the rules lowbit follows) -------------------------------------------------------
 // Ground truth: MLX's CPU output in tests/data/mlx-golden (ml-explore/mlx 846d176, 2026-08-22), which
 // tests/fp_golden_test.cpp reproduces bit for bit through this API; where those files are silent, MLX's
-// source (mlx/backend/cpu/quantized.cpp, mlx/backend/cpu/unary_ops.h, mlx/ops.cpp) and lowbit's SPEC §7.
+// source (mlx/backend/cpu/quantized.cpp, mlx/backend/cpu/unary_ops.h, mlx/ops.cpp).
 //
 // Dequantize (detail/fp_numeric.hpp), in the OUTPUT type O — not in float32:
 //   * the element is its E2M1 or E4M3 value, exact in every O;
@@ -4019,8 +4210,8 @@ LOWBIT_END_NAMESPACE
 //     half output codes below 103 give 0 and codes above 142 give +Inf;
 //   * out = round_O(scale * value): one rounding to O. (Golden: wd in bfloat16 and wd_f32 in float32,
 //     all 9 files without a global scale, match this and only this.)
-//   * E4M3 has no Inf and no NaN: 0x7F / 0xFF decode to ±480 (SPEC §7; MLX's FP8 lookup table). The
-//     golden files contain no 0x7F byte, so this one rule is from SPEC/MLX source, not from data.
+//   * E4M3 has no Inf and no NaN: 0x7F / 0xFF decode to ±480 (MLX's FP8 lookup table). The golden files
+//     contain no 0x7F byte, so this one rule is from MLX's source, not from data.
 //   * nvfp4 with a global scale g (float32): scale = float(e4m3(c)) * float(g / 2688), 2688 = 448 * 6,
 //     computed in float32, and out = convert_O(float(scale * value)). MLX returns float32 here (golden:
 //     wd and wd_f32 of the 3 *_gscale files match; (e4m3(c) / 2688) * g matches them too, the order used
@@ -4029,7 +4220,7 @@ LOWBIT_END_NAMESPACE
 //     default NaN (x86: sign bit set; ARM: clear), as MLX on the same platform. A NaN global scale
 //     propagates.
 //
-// Quantize (detail/fp_scalar.hpp, fp_quantize_groups), in the INPUT type T = float, half or bfloat16,
+// Quantize (detail/scalar/fp.hpp, fp_quantize_groups), in the INPUT type T = float, half or bfloat16,
 // exactly as MLX's fp_quantize (golden: wq and scales of all 12 fp files match bit for bit):
 //   * amax = max |w| of the group; s = round_T(amax / maxval), maxval 6 (fp4) or 448 (mxfp8);
 //   * mxfp4, mxfp8: e = 0 if s == 0, else rint(round_T(log2(s))) (ties to even), scale code = e + 127
@@ -4058,30 +4249,15 @@ LOWBIT_END_NAMESPACE
 // The same as affine (lowbit::backend_name()): per-group tables of the 16 exact E2M1 outputs looked up with
 // vpermps/vpermw (AVX-512), vpermps/pshufb (AVX2) or tbl (NEON); mxfp8 decodes E4M3 through binary16
 // conversions. All are bit-identical to lowbit::scalar::dequantize.
+#ifndef LOWBIT_FP_HPP
+#define LOWBIT_FP_HPP
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 
-#define LOWBIT_CHECK_FP_TYPE(T)                                                                          \
-  static_assert(::lowbit::detail::is_storage_type<T>::value,                                               \
-                "lowbit: the element type must be float, lowbit::half, lowbit::bfloat16, or a type "        \
-                "lowbit::storage_of maps onto one of them")
-
 LOWBIT_BEGIN_NAMESPACE
-
-namespace detail {
-// A user's array as the lowbit storage type it shares a layout with (types.hpp).
-template <class T>
-LOWBIT_ALWAYS_INLINE const storage_t<T>* fp_storage(const T* p) noexcept {
-  return reinterpret_cast<const storage_t<T>*>(p);
-}
-template <class T>
-LOWBIT_ALWAYS_INLINE storage_t<T>* fp_storage(T* p) noexcept {
-  return reinterpret_cast<storage_t<T>*>(p);
-}
-}  // namespace detail
 
 /// Dequantizes a rows x cols matrix of fp mode m (mxfp4, nvfp4, mxfp8): out = scale * value as MLX computes
 /// it (see the top of this file). global_scale: nullptr, or for nvfp4 a pointer to the float32 global scale.
@@ -4089,9 +4265,18 @@ LOWBIT_ALWAYS_INLINE storage_t<T>* fp_storage(T* p) noexcept {
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_runtime<detail::active_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
-                                                           global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+}
+
+/// The same with threads (lowbit's or an executor of yours) and the store policy in `opt` (parallel.hpp);
+/// opt.bits and opt.group_size are not used: the mode fixes them. Bit-identical to the call above.
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
+                                                opt);
 }
 
 /// The same with the mode fixed at compile time: lowbit::dequantize<lowbit::mode::nvfp4>(wq, scales, out, r, c).
@@ -4099,9 +4284,8 @@ template <mode M, class OutT>
 void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows, std::size_t cols,
                 const float* global_scale = nullptr) {
   static_assert(is_fp_mode(M), "lowbit: dequantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is dequantize<Bits, GroupSize>");
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_checked<detail::active_fp_kernels, M>(wq, scales, detail::fp_storage(out), rows, cols,
-                                                              global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::active_kernels, M>(wq, scales, detail::as_storage(out), rows, cols, global_scale);
 }
 
 /// Quantizes a rows x cols matrix w (T = float, half, bfloat16, or a type storage_of maps onto one) in fp mode
@@ -4111,8 +4295,8 @@ void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, 
 template <class T>
 void quantize(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
               const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(T);
-  detail::fp_quantize_runtime(m, detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+  detail::check_element_type<T>();
+  detail::quantize_fp(m, detail::as_storage(w), wq, scales, rows, cols, global_scale);
 }
 
 /// The same with the mode fixed at compile time.
@@ -4120,8 +4304,8 @@ template <mode M, class T>
 void quantize(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t rows, std::size_t cols,
               const float* global_scale = nullptr) {
   static_assert(is_fp_mode(M), "lowbit: quantize<mode> takes mxfp4, nvfp4 or mxfp8; affine is quantize(w, wq, scales, biases, ...)");
-  LOWBIT_CHECK_FP_TYPE(T);
-  detail::fp_quantize_checked<M>(detail::fp_storage(w), wq, scales, rows, cols, global_scale);
+  detail::check_element_type<T>();
+  detail::quantize_fp<M>(detail::as_storage(w), wq, scales, rows, cols, global_scale);
 }
 
 /// Parses MLX's mode string ("affine", "mxfp4", "nvfp4", "mxfp8"); throws lowbit::error for anything else.
@@ -4140,14 +4324,22 @@ namespace scalar {
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  LOWBIT_CHECK_FP_TYPE(OutT);
-  detail::fp_dequantize_runtime<detail::scalar_fp_kernels>(m, wq, scales, detail::fp_storage(out), rows, cols,
-                                                           global_scale);
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+}
+template <class OutT>
+void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::check_element_type<OutT>();
+  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
+                                                opt);
 }
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar
 
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_FP_HPP
 
 // ======== lowbit/lowbit.hpp ===============================================================================
 
@@ -4184,26 +4376,19 @@ LOWBIT_END_NAMESPACE
 // GroupSize with a static_assert and checks the rest like the run-time one. Nothing is written to any
 // output when an error is thrown.
 //
+// Threads, your own executor and the store policy: the overloads taking lowbit::options (parallel.hpp).
+// The floating-point modes mxfp4, nvfp4 and mxfp8: fp.hpp. The format and numeric contract in full:
+// docs/format.md.
+//
 // Backends: the best SIMD kernels the compiler targets (AVX-512, AVX2, NEON) are chosen at compile time;
 // all are bit-identical to the scalar reference, lowbit::scalar::dequantize. See config.hpp to force one,
 // and lowbit::backend_name() for the active one.
+#ifndef LOWBIT_LOWBIT_HPP
+#define LOWBIT_LOWBIT_HPP
 
 #include <cstddef>
 #include <cstdint>
 
-
-#define LOWBIT_CHECK_TYPES(ScaleT, OutT)                                                                    \
-  static_assert(::lowbit::detail::is_storage_type<ScaleT>::value,                                          \
-                "lowbit: ScaleT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of " \
-                "maps onto one of them");                                                                   \
-  static_assert(::lowbit::detail::is_storage_type<OutT>::value,                                            \
-                "lowbit: OutT must be float, lowbit::half, lowbit::bfloat16, or a type lowbit::storage_of "   \
-                "maps onto one of them")
-
-#define LOWBIT_CHECK_CONFIG(Bits, GroupSize)                                                              \
-  static_assert(::lowbit::format::is_supported_bits(Bits),                                                \
-                "lowbit: Bits must be between 1 and 8 (MLX ships 2, 3, 4, 5, 6 and 8).");                 \
-  static_assert(::lowbit::format::is_supported_group_size(GroupSize), "lowbit: GroupSize must be 32, 64 or 128.")
 
 LOWBIT_BEGIN_NAMESPACE
 
@@ -4212,33 +4397,28 @@ LOWBIT_BEGIN_NAMESPACE
 template <int Bits, int GroupSize, class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols) {
-  LOWBIT_CHECK_CONFIG(Bits, GroupSize);
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_checked<detail::active_kernels, Bits, GroupSize>(
+  detail::check_config<Bits, GroupSize>();
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::active_kernels, Bits, GroupSize>(
       wq, detail::as_storage(scales), detail::as_storage(biases), detail::as_storage(out), rows, cols);
 }
 
-/// Dequantizes a rows x cols matrix with bits and group_size given at run time (MLX's defaults: 4, 64).
-/// Throws lowbit::error for any invalid argument (see the top of this file).
-template <class ScaleT, class OutT>
-void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
-                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  options opt;
-  opt.bits = bits;
-  opt.group_size = group_size;
-  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
-}
-
-/// The same, with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
-/// `opt` (parallel.hpp). Bit-identical to the single-threaded call.
+/// The same with bits, group_size, threads (lowbit's or an executor of yours) and the store policy in
+/// `opt` (parallel.hpp). Bit-identical to the single-threaded call. Throws lowbit::error for any invalid
+/// argument (see the top of this file).
 template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_runtime<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::active_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                    detail::as_storage(out), rows, cols, opt);
+}
+
+/// Dequantizes a rows x cols matrix with bits and group_size given at run time (MLX's defaults: 4, 64).
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
+  dequantize(wq, scales, biases, out, rows, cols, detail::config_options(bits, group_size));
 }
 
 /// Quantizes a rows x cols matrix w exactly as MLX's quantize(w, group_size, bits) does on its CPU
@@ -4248,12 +4428,13 @@ void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* bia
 template <class T>
 void quantize(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
               int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(T, T);
-  detail::quantize_runtime(detail::as_storage(w), wq, detail::as_storage(scales), detail::as_storage(biases), rows,
-                           cols, bits, group_size);
+  detail::check_types<T, T>();
+  detail::quantize_affine(detail::as_storage(w), wq, detail::as_storage(scales), detail::as_storage(biases), rows,
+                          cols, bits, group_size);
 }
 
-/// The name of the active backend: "scalar", "avx2", "avx512", "neon", "neon-fp16" or "neon-fp16-bf16".
+/// The name of the active backend: "scalar", "avx2", "avx512", "avx512-vbmi", "neon", "neon-fp16",
+/// "neon-bf16" or "neon-fp16-bf16".
 inline const char* backend_name() noexcept { return detail::active_kernels::name; }
 
 /// The scalar reference, always compiled: the same API, one element at a time, no SIMD. Every backend is
@@ -4262,32 +4443,26 @@ namespace scalar {
 template <int Bits, int GroupSize, class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols) {
-  LOWBIT_CHECK_CONFIG(Bits, GroupSize);
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_checked<detail::scalar_kernels, Bits, GroupSize>(
+  detail::check_config<Bits, GroupSize>();
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::scalar_kernels, Bits, GroupSize>(
       wq, detail::as_storage(scales), detail::as_storage(biases), detail::as_storage(out), rows, cols);
 }
-
-template <class ScaleT, class OutT>
-void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
-                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  options opt;
-  opt.bits = bits;
-  opt.group_size = group_size;
-  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
-}
-
 template <class ScaleT, class OutT>
 void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt) {
-  LOWBIT_CHECK_TYPES(ScaleT, OutT);
-  detail::dequantize_runtime<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
-                                                     detail::as_storage(out), rows, cols, opt);
+  detail::check_types<ScaleT, OutT>();
+  detail::dequantize_affine<detail::scalar_kernels>(wq, detail::as_storage(scales), detail::as_storage(biases),
+                                                    detail::as_storage(out), rows, cols, opt);
 }
-
+template <class ScaleT, class OutT>
+void dequantize(const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, OutT* out, std::size_t rows,
+                std::size_t cols, int bits = default_bits, int group_size = default_group_size) {
+  scalar::dequantize(wq, scales, biases, out, rows, cols, detail::config_options(bits, group_size));
+}
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar
 
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_LOWBIT_HPP

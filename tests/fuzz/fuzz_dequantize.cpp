@@ -23,6 +23,10 @@
 
 #include <lowbit/lowbit.hpp>
 
+#ifdef LOWBIT_TEST_SHARED_INSTANCES  // the replay test: the kernels compiled once per build
+#include "instances.hpp"
+#endif
+
 namespace {
 
 template <class T>

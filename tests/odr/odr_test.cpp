@@ -52,6 +52,14 @@ TEST(Odr, TwoUnitsWithDifferentFlagsLinkAndAgree) {
   reference.dequantize(wq.data(), scales.data(), biases.data(), a.data(), rows, cols);
   simd.dequantize(wq.data(), scales.data(), biases.data(), b.data(), rows, cols);
   EXPECT_TRUE(lowbit_test::bit_equal(b, a, simd_name + " unit vs " + reference_name + " unit"));
+
+  if (reference.eigen_dequantize == nullptr) return;  // built without the Eigen adapter
+  EXPECT_NE(reference.eigen_instance, simd.eigen_instance) << "one Eigen adapter instance serves both units";
+  std::vector<lowbit::half> c(rows * cols), d(rows * cols);
+  reference.eigen_dequantize(wq.data(), scales.data(), biases.data(), c.data(), rows, cols);
+  simd.eigen_dequantize(wq.data(), scales.data(), biases.data(), d.data(), rows, cols);
+  EXPECT_TRUE(lowbit_test::bit_equal(c, a, reference_name + " unit through Eigen"));
+  EXPECT_TRUE(lowbit_test::bit_equal(d, a, simd_name + " unit through Eigen"));
 }
 
 }  // namespace

@@ -14,7 +14,8 @@
 // of O (or of an O-rounded power of two and a 4-bit float) is exact, so rounding it to O once is the
 // correctly rounded product in O. With a global scale MLX's result is float32 (the global scale promotes
 // it); an output type other than float then takes one more RNE conversion, as MLX's astype would.
-#pragma once
+#ifndef LOWBIT_DETAIL_FP_NUMERIC_HPP
+#define LOWBIT_DETAIL_FP_NUMERIC_HPP
 
 #include <array>
 #include <cmath>
@@ -26,6 +27,7 @@
 #include "../config.hpp"
 #include "../mode.hpp"
 #include "../types.hpp"
+#include "numeric.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -123,10 +125,6 @@ LOWBIT_ALWAYS_INLINE float group_factor(std::uint8_t c, float decode) noexcept {
 template <class O>
 LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
   return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
-}
-
-LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept {
-  return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u;
 }
 
 // The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
@@ -228,3 +226,5 @@ inline std::uint8_t e2m1_code(T q) noexcept {
 }  // namespace fp
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_FP_NUMERIC_HPP

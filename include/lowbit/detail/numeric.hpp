@@ -1,4 +1,4 @@
-// lowbit/detail/numeric.hpp — the numeric contract of dequantize, in one place (SPEC §2).
+// lowbit/detail/numeric.hpp — the numeric contract of affine dequantize, in one place (docs/format.md).
 //
 // For a code q with the group's scale s and bias b, both of type S, MLX computes
 //
@@ -13,7 +13,8 @@
 // (11 significant bits times 8 bits <= 24), and rounding the float sum of two binary16 (or bfloat16)
 // numbers to S equals rounding the exact sum, because 24 >= 2 * 11 + 2 (innocuous double rounding;
 // Figueroa, "When is double rounding innocuous?", SIGNUM 1995).
-#pragma once
+#ifndef LOWBIT_DETAIL_NUMERIC_HPP
+#define LOWBIT_DETAIL_NUMERIC_HPP
 
 #include <cstdint>
 #include <type_traits>
@@ -47,6 +48,11 @@ LOWBIT_ALWAYS_INLINE V no_contract(V v) noexcept {
   return v;
 }
 
+// Whether a value is finite: its exponent is not all ones.
+LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u; }
+LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
+LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
+
 // The dequantized value of code q in the scale type S (the first line of the rule above).
 LOWBIT_ALWAYS_INLINE float affine_value(float scale, float bias, std::uint32_t q) noexcept {
   return no_contract(scale * static_cast<float>(q)) + bias;
@@ -72,3 +78,5 @@ LOWBIT_ALWAYS_INLINE O convert(S v) noexcept {
 
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_NUMERIC_HPP

@@ -1,4 +1,4 @@
-// lowbit/detail/fp_avx512.hpp — AVX-512 (F + BW) kernels for the floating-point modes.
+// lowbit/detail/x86_avx512/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on AVX-512 (F + BW).
 //
 // fp4 (mxfp4, nvfp4): per group, the 16 possible outputs convert_O(sf * e2m1[code]) are computed at once
 // with one vmulps (the scalar reference's float multiply) and one conversion to O, and kept in a register;
@@ -12,12 +12,13 @@
 //
 // Exactness: the scale factor sf is computed by the same scalar function as in the reference; vmulps is
 // the reference's float multiply (nothing to fuse: there is no add); vcvtps2ph rounds to nearest even like
-// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 (vcvtneps2bf16 would flush
-// subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
+// lowbit::half; bfloat16 rounding is integer code identical to lowbit::bfloat16 for every non-NaN value
+// (vcvtneps2bf16 would flush subnormals). Groups whose sf is not finite take the scalar reference, which spells out the NaN bits, so
 // the vector code only meets finite factors and never makes a NaN.
-#pragma once
+#ifndef LOWBIT_DETAIL_X86_AVX512_FP_HPP
+#define LOWBIT_DETAIL_X86_AVX512_FP_HPP
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #if LOWBIT_HAVE_AVX512
 
@@ -27,10 +28,11 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "../mode.hpp"
-#include "../types.hpp"
-#include "fp_numeric.hpp"
-#include "fp_scalar.hpp"
+#include "../../mode.hpp"
+#include "../../types.hpp"
+#include "../fp_numeric.hpp"
+#include "../scalar/fp.hpp"
+#include "ops.hpp"
 
 // GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
 // "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
@@ -42,32 +44,7 @@
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-namespace fp_avx512 {
-
-// ---- float lanes -> O ----------------------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
-  return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// float -> bfloat16 bits, exactly as lowbit::bfloat16 (NaN: quiet, top payload kept).
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_bits(__m512 x) noexcept {
-  const __m512i u = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-  const __m512i quiet_nan = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet_nan));
-}
-// 16 float lanes as O: __m512 for float, 16 x 16 bits for half and bfloat16.
-template <class O>
-LOWBIT_ALWAYS_INLINE auto convert(__m512 x) noexcept {
-  if constexpr (std::is_same<O, float>::value) {
-    return x;
-  } else if constexpr (std::is_same<O, half>::value) {
-    return half_bits(x);
-  } else {
-    return bfloat16_bits(x);
-  }
-}
+namespace avx512 {
 
 LOWBIT_ALWAYS_INLINE __m512 e2m1_table() noexcept {
   return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
@@ -93,7 +70,7 @@ LOWBIT_ALWAYS_INLINE __m256i nibbles32(const std::uint8_t* p) noexcept {
 // The group's 16 outputs, in O's representation.
 template <class O>
 LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
-  return convert<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
+  return narrow<O>(_mm512_mul_ps(_mm512_set1_ps(sf), e2m1_table()));
 }
 
 // float output: 16 elements (8 bytes of codes) per vpermps.
@@ -132,7 +109,7 @@ void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* ou
   if constexpr (std::is_same<O, float>::value || group_size == 32) {
     for (std::size_t g = 0; g < groups; ++g) {
       const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (!fp::finite(sf)) {
+      if (!finite(sf)) {
         scalar(g, sf);
       } else if constexpr (std::is_same<O, float>::value) {
         fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
@@ -147,17 +124,17 @@ void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* ou
     for (; g + 2 <= groups; g += 2) {
       const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
       const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
-      if (fp::finite(sf0) && fp::finite(sf1)) {
+      if (finite(sf0) && finite(sf1)) {
         const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
         lookup32(codes + g * bytes, table, second, out + g * group_size);
       } else {
-        if (fp::finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
-        if (fp::finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
+        if (finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
+        if (finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
       }
     }
     if (g < groups) {  // the last group alone
       const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (fp::finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+      if (finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
     }
   }
 }
@@ -170,22 +147,13 @@ LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
   return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
 }
 
-template <class O>
-LOWBIT_ALWAYS_INLINE void store16(O* out, __m512 x) noexcept {
-  if constexpr (std::is_same<O, float>::value) {
-    _mm512_storeu_ps(out, x);
-  } else {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), convert<O>(x));
-  }
-}
-
 template <class O, bool Global>
 void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
                       float decode) noexcept {
   const __m512 k256 = _mm512_set1_ps(256.0f);
   for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
     const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!fp::finite(f)) {
+    if (!finite(f)) {
       scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
       continue;
     }
@@ -193,39 +161,23 @@ void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* 
     const __m512i h = e4m3_as_half_bits(codes);
     const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
     const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
-    store16(out, _mm512_mul_ps(sf, lo));
-    store16(out + 16, _mm512_mul_ps(sf, hi));
+    store<false>(out, narrow<O>(_mm512_mul_ps(sf, lo)));
+    store<false>(out + 16, narrow<O>(_mm512_mul_ps(sf, hi)));
   }
 }
 
-}  // namespace fp_avx512
-
-struct avx512_fp_kernels {
-#if LOWBIT_AVX512_VBMI
-  static constexpr const char* name = "avx512-vbmi";
-#else
-  static constexpr const char* name = "avx512";
-#endif
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    (void)global_scale;  // nvfp4 only
-    if constexpr (M == mode::mxfp8) {
-      fp_avx512::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
-    } else if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_avx512::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-      } else {
-        fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-      }
-    } else {
-      fp_avx512::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-    }
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if constexpr (M == mode::mxfp8) {
+    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
+  } else {
+    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
   }
-};
+}
 
+}  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
@@ -234,3 +186,5 @@ LOWBIT_END_NAMESPACE
 #endif
 
 #endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_FP_HPP

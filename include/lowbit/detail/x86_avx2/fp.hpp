@@ -1,4 +1,4 @@
-// lowbit/detail/fp_avx2.hpp — AVX2 + F16C kernels for the floating-point modes.
+// lowbit/detail/x86_avx2/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on AVX2 + F16C.
 //
 // fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed with two vmulps (the
 // scalar reference's float multiply) and converted to O. Float output looks them up eight codes at a time
@@ -9,12 +9,13 @@
 // mxfp8: E4M3 is decoded through binary16 (the low seven bits shifted left by 7, times 256; exact) with
 // vcvtph2ps, then the same vmulps and conversion as the scalar reference.
 //
-// Exactness, as in fp_avx512.hpp: same scalar scale factor, vmulps alone (no add to fuse), vcvtps2ph for
+// Exactness, as in x86_avx512/fp.hpp: same scalar scale factor, vmulps alone (no add to fuse), vcvtps2ph for
 // half, integer rounding identical to lowbit::bfloat16 for bfloat16; groups whose sf is not finite take the
-// scalar reference.
-#pragma once
+// scalar reference, so no NaN reaches the vector code.
+#ifndef LOWBIT_DETAIL_X86_AVX2_FP_HPP
+#define LOWBIT_DETAIL_X86_AVX2_FP_HPP
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #if LOWBIT_HAVE_AVX2
 
@@ -22,40 +23,17 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
-#include "../mode.hpp"
-#include "../types.hpp"
-#include "fp_numeric.hpp"
-#include "fp_scalar.hpp"
+#include "../../mode.hpp"
+#include "../../types.hpp"
+#include "../fp_numeric.hpp"
+#include "../scalar/fp.hpp"
+#include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-namespace fp_avx2 {
-
-// ---- float lanes -> O ----------------------------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
-  return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-// float -> bfloat16, exactly as lowbit::bfloat16; the result is in the low 16 bits of each 32-bit lane.
-LOWBIT_ALWAYS_INLINE __m256i bfloat16_dwords(__m256 x) noexcept {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-  const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(quiet_nan), nan));
-}
-// Two sets of 8 float lanes -> 16 values of O in order (half or bfloat16).
-template <class O>
-LOWBIT_ALWAYS_INLINE __m256i words16(__m256 a, __m256 b) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(half_bits(a)), half_bits(b), 1);
-  } else {
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(bfloat16_dwords(a), bfloat16_dwords(b)), 0xd8);
-  }
-}
+namespace avx2 {
 
 LOWBIT_ALWAYS_INLINE __m256 e2m1_low() noexcept { return _mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f); }
 LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
@@ -63,20 +41,14 @@ LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
 }
 
 // ---- fp4, float output ---------------------------------------------------------------------------------
-// 8 codes from 4 bytes: broadcast, shift each lane to its nibble (vpermps uses index bits 0..2; bit 3, moved
-// to the sign for blendv, picks the table of negative values).
-LOWBIT_ALWAYS_INLINE __m256i codes8(const std::uint8_t* p) noexcept {
-  std::uint32_t word;
-  std::memcpy(&word, p, 4);
-  return _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
-}
-
+// Codes in 32-bit lanes as unpacked for the affine mode: vpermps uses index bits 0..2; bit 3, moved to the
+// sign for blendv, picks the table of negative values.
 template <int GroupSize>
 LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
   const __m256 s = _mm256_set1_ps(sf);
   const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
   for (int c = 0; c < GroupSize / 8; ++c) {
-    const __m256i idx = codes8(codes + 4 * c);
+    const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
     const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
                                       _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
     _mm256_storeu_ps(out + 8 * c, v);
@@ -133,7 +105,7 @@ void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* ou
   constexpr int bytes = group_size / 2;
   for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
     const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-    if (!fp::finite(sf)) {
+    if (!finite(sf)) {
       scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
     } else if constexpr (std::is_same<O, float>::value) {
       fp4_group_float<group_size>(codes, sf, out);
@@ -158,7 +130,7 @@ void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* 
   const __m256 k256 = _mm256_set1_ps(256.0f);
   for (std::size_t g = 0; g < groups; ++g) {
     const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!fp::finite(f)) {
+    if (!finite(f)) {
       scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
       codes += 32, out += 32;
       continue;
@@ -178,31 +150,21 @@ void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* 
   }
 }
 
-}  // namespace fp_avx2
-
-struct avx2_fp_kernels {
-  static constexpr const char* name = "avx2";
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    (void)global_scale;  // nvfp4 only
-    if constexpr (M == mode::mxfp8) {
-      fp_avx2::dequantize_mxfp8<O, false>(codes, scales, out, groups, 0.0f);
-    } else if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_avx2::dequantize_fp4<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-      } else {
-        fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-      }
-    } else {
-      fp_avx2::dequantize_fp4<M, O, false>(codes, scales, out, groups, 0.0f);
-    }
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if constexpr (M == mode::mxfp8) {
+    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
+  } else {
+    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
   }
-};
+}
 
+}  // namespace avx2
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_FP_HPP

@@ -1,42 +1,22 @@
-// lowbit/detail/fp_scalar.hpp — the scalar reference for the floating-point modes: the oracle every SIMD
-// fp kernel set is tested against, and MLX's fp quantize.
-//
-// An fp kernel set has the same shape in every backend (detail/fp_<isa>.hpp):
-//
-//   struct <isa>_fp_kernels {
-//     static constexpr const char* name;
-//     // Dequantizes `groups` consecutive groups of mode M: wq holds groups * group_size * bits / 32 words,
-//     // scales one uint8 code per group, out groups * group_size values. global_scale is null, or (nvfp4
-//     // only) points to the float32 global scale.
-//     template <mode M, class O>
-//     static void dequantize(const uint32_t* wq, const uint8_t* scales, O* out, size_t groups,
-//                            const float* global_scale) noexcept;
-//   };
-//
-// Arguments arrive validated (error.hpp); kernels never throw and never allocate.
-#pragma once
+// lowbit/detail/scalar/fp.hpp — the floating-point modes one element at a time: the reference every kernel
+// set is tested against, the SIMD kernels' way out for groups with a non-finite scale factor, and MLX's fp
+// quantize.
+#ifndef LOWBIT_DETAIL_SCALAR_FP_HPP
+#define LOWBIT_DETAIL_SCALAR_FP_HPP
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
-#include "../config.hpp"
-#include "../mode.hpp"
-#include "../types.hpp"
-#include "fp_numeric.hpp"
+#include "../../config.hpp"
+#include "../../format.hpp"
+#include "../../mode.hpp"
+#include "../../types.hpp"
+#include "../fp_numeric.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-
-// Element i of a group's packed codes: 4-bit codes LSB-first (element 2k is the low nibble of byte k),
-// 8-bit codes one byte each; words are read as numbers, so this holds on any host byte order.
-template <mode M>
-LOWBIT_ALWAYS_INLINE unsigned fp_code_at(const std::uint32_t* words, int i) noexcept {
-  constexpr int bits = mode_bits(M);
-  constexpr int per_word = 32 / bits;
-  return (words[i / per_word] >> (bits * (i % per_word))) & ((1u << bits) - 1u);
-}
 
 template <mode M>
 LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
@@ -52,29 +32,28 @@ LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
 template <mode M, class O>
 void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
   constexpr int group_size = mode_group_size(M);
-  if (fp::finite(sf)) {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+  const auto element = [&](int i) {
+    return fp_element<M>(format::code_at(words, static_cast<std::size_t>(i), mode_bits(M)));
+  };
+  if (finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, element(i));
   } else {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, fp_element<M>(fp_code_at<M>(words, i)));
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, element(i));
   }
 }
 
-struct scalar_fp_kernels {
-  static constexpr const char* name = "scalar";
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    constexpr int group_size = mode_group_size(M);
-    constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
-    const bool global = M == mode::nvfp4 && global_scale != nullptr;
-    const float decode = global ? fp::global_decode(*global_scale) : 0.0f;
-    for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
-      const float sf = global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
-      scalar_fp_group<M>(wq, sf, out);
-    }
+// Groups [0, groups) of mode M. Global: nvfp4 with a global scale, whose decode factor is `decode`
+// (fp::global_decode); otherwise decode is unused.
+template <mode M, bool Global, class O>
+void scalar_fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                      float decode) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
+  for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
+    const float sf = Global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
+    scalar_fp_group<M>(wq, sf, out);
   }
-};
+}
 
 // MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
 // group of the input type T, every step in T unless said otherwise:
@@ -132,3 +111,5 @@ void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std
 
 }  // namespace detail
 LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_SCALAR_FP_HPP

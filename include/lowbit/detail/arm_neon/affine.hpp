@@ -1,4 +1,5 @@
-// lowbit/detail/neon.hpp — NEON kernels (aarch64), in three variants chosen by the compiler's macros:
+// lowbit/detail/arm_neon/affine.hpp — the affine mode on NEON (aarch64), in three variants chosen by the
+// compiler's macros:
 //   baseline armv8-a    float32 arithmetic; fcvtn/fcvtl for half; integer rounding for bfloat16
 //   + fp16 arithmetic   (__ARM_FEATURE_FP16_VECTOR_ARITHMETIC, Apple M1 and later) half scales are
 //                       multiplied and added in half, 8 lanes per vector: exactly MLX's rounding for half
@@ -15,142 +16,28 @@
 //     the fp16 product s * q is the half rounding of the exact product, which is what the float path
 //     computes, and a sum of two halves rounded once equals the float sum rounded to half (numeric.hpp);
 //   * groups whose scale or bias is not finite take the scalar reference (NaN payloads, inf * 0): the
-//     vector code only ever sees finite inputs, where no NaN can arise (inf can, and rounds correctly).
-#pragma once
+#ifndef LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
+#define LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #if LOWBIT_HAVE_NEON
 
 #include <arm_neon.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
-#include "../format.hpp"
-#include "../types.hpp"
-#include "numeric.hpp"
-#include "scalar.hpp"
+#include "../../format.hpp"
+#include "../../types.hpp"
+#include "../numeric.hpp"
+#include "../scalar/affine.hpp"
+#include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 namespace neon {
-
-// ---- unpacking: 16 consecutive codes into bytes ----------------------------------------------------
-// Generic (1, 2, 3, 5, 6, 7 bits): 16-bit lane i gathers bytes b and b+1 (b = i*Bits / 8) with tbl,
-// shifts right by (i*Bits) % 8, and the low bytes are kept. Reads 16 bytes from p.
-template <int Bits, int First>
-constexpr std::array<std::uint8_t, 16> pair_windows() {
-  std::array<std::uint8_t, 16> idx{};
-  for (int i = 0; i < 8; ++i) {
-    idx[2 * i] = static_cast<std::uint8_t>((First + i) * Bits / 8);
-    idx[2 * i + 1] = static_cast<std::uint8_t>((First + i) * Bits / 8 + 1);
-  }
-  return idx;
-}
-template <int Bits, int First>
-constexpr std::array<std::int16_t, 8> pair_shifts() {
-  std::array<std::int16_t, 8> s{};
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<std::int16_t>(-((First + i) * Bits % 8));  // negative: right
-  return s;
-}
-
-template <int Bits>
-LOWBIT_ALWAYS_INLINE uint8x16_t codes16(const std::uint8_t* p) noexcept {
-  const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(Bits)));
-  if constexpr (Bits == 8) {
-    return vld1q_u8(p);
-  } else if constexpr (Bits == 4) {
-    const uint8x8_t packed = vld1_u8(p);
-    const uint8x8_t lo = vand_u8(packed, vdup_n_u8(15)), hi = vshr_n_u8(packed, 4);
-    return vcombine_u8(vzip1_u8(lo, hi), vzip2_u8(lo, hi));
-  } else if constexpr (Bits == 2 || Bits == 1) {  // replicate byte i*Bits/8 into lane i, shift, mask
-    static constexpr std::array<std::uint8_t, 16> spread = [] {
-      std::array<std::uint8_t, 16> idx{};
-      for (int i = 0; i < 16; ++i) idx[i] = static_cast<std::uint8_t>(i * Bits / 8);
-      return idx;
-    }();
-    static constexpr std::array<std::int8_t, 16> shifts = [] {
-      std::array<std::int8_t, 16> s{};
-      for (int i = 0; i < 16; ++i) s[i] = static_cast<std::int8_t>(-(i * Bits % 8));
-      return s;
-    }();
-    const uint8x16_t bytes = vqtbl1q_u8(vld1q_u8(p), vld1q_u8(spread.data()));
-    return vandq_u8(vshlq_u8(bytes, vld1q_s8(shifts.data())), mask);
-  } else {
-    static constexpr auto lo_idx = pair_windows<Bits, 0>();
-    static constexpr auto hi_idx = pair_windows<Bits, 8>();
-    static constexpr auto lo_shift = pair_shifts<Bits, 0>();
-    static constexpr auto hi_shift = pair_shifts<Bits, 8>();
-    const uint8x16_t bytes = vld1q_u8(p);
-    const uint16x8_t lo = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(lo_idx.data()))),
-                                    vld1q_s16(lo_shift.data()));
-    const uint16x8_t hi = vshlq_u16(vreinterpretq_u16_u8(vqtbl1q_u8(bytes, vld1q_u8(hi_idx.data()))),
-                                    vld1q_s16(hi_shift.data()));
-    return vandq_u8(vuzp1q_u8(vreinterpretq_u8_u16(lo), vreinterpretq_u8_u16(hi)), mask);
-  }
-}
-
-// ---- rounding helpers (finite inputs) -------------------------------------------------------------
-// float -> bfloat16 bits, round to nearest even (no NaN can reach here).
-LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
-#if LOWBIT_NEON_BF16
-  return vreinterpret_u16_bf16(vcvt_bf16_f32(x));
-#else
-  const uint32x4_t u = vreinterpretq_u32_f32(x);
-  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
-  return vshrn_n_u32(vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
-#endif
-}
-LOWBIT_ALWAYS_INLINE float32x4_t widen_bfloat16(uint16x4_t b) noexcept {
-  return vreinterpretq_f32_u32(vshll_n_u16(b, 16));
-}
-LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept {
-  return vreinterpret_u16_f16(vcvt_f16_f32(x));
-}
-LOWBIT_ALWAYS_INLINE float32x4_t widen_half(uint16x4_t h) noexcept {
-  return vcvt_f32_f16(vreinterpret_f16_u16(h));
-}
-
-LOWBIT_ALWAYS_INLINE bool finite(float x) noexcept { return (conversions::float_bits(x) & 0x7f800000u) != 0x7f800000u; }
-LOWBIT_ALWAYS_INLINE bool finite(half x) noexcept { return (x.to_bits() & 0x7c00u) != 0x7c00u; }
-LOWBIT_ALWAYS_INLINE bool finite(bfloat16 x) noexcept { return (x.to_bits() & 0x7f80u) != 0x7f80u; }
-
-// Whether n values are all finite: their exponent is not all ones, i.e. shifted left past the sign, no
-// value reaches the all-ones exponent. 16 values per step: two instructions per vector (shl, umax).
-template <class S>
-LOWBIT_ALWAYS_INLINE bool all_finite(const S* p, std::size_t n) noexcept {
-  std::size_t i = 0;
-  if constexpr (sizeof(S) == 4) {
-    const auto* u = reinterpret_cast<const std::uint32_t*>(p);
-    uint32x4_t top = vdupq_n_u32(0);
-    for (; i + 16 <= n; i += 16) {
-      const uint32x4x4_t x = vld1q_u32_x4(u + i);
-      top = vmaxq_u32(vmaxq_u32(top, vshlq_n_u32(x.val[0], 1)), vshlq_n_u32(x.val[1], 1));
-      top = vmaxq_u32(vmaxq_u32(top, vshlq_n_u32(x.val[2], 1)), vshlq_n_u32(x.val[3], 1));
-    }
-    if (vmaxvq_u32(top) >= 0xff000000u) return false;
-  } else {
-    const auto* u = reinterpret_cast<const std::uint16_t*>(p);
-    uint16x8_t top = vdupq_n_u16(0);
-    for (; i + 16 <= n; i += 16) {
-      const uint16x8x2_t x = vld1q_u16_x2(u + i);
-      top = vmaxq_u16(vmaxq_u16(top, vshlq_n_u16(x.val[0], 1)), vshlq_n_u16(x.val[1], 1));
-    }
-    if (vmaxvq_u16(top) >= (std::is_same<S, half>::value ? 0xf800u : 0xff00u)) return false;
-  }
-  for (; i < n; ++i) {
-    if (!finite(p[i])) return false;
-  }
-  return true;
-}
-
-LOWBIT_ALWAYS_INLINE float32x4_t broadcast(const float& x) noexcept { return vld1q_dup_f32(&x); }  // ld1r
-LOWBIT_ALWAYS_INLINE float32x4_t broadcast(half x) noexcept { return widen_half(vdup_n_u16(x.to_bits())); }
-LOWBIT_ALWAYS_INLINE float32x4_t broadcast(bfloat16 x) noexcept { return widen_bfloat16(vdup_n_u16(x.to_bits())); }
 
 // 8 output values: two float32x4 for float output, eight 16-bit values otherwise.
 template <class O>
@@ -220,18 +107,6 @@ struct rule<half> {
   }
 };
 #endif
-
-// ---- stores that advance a pointer ------------------------------------------------------------------
-// st2/st4 have no immediate-offset form, so a group's stores at out, out + 16, ... would each need an
-// address register; bumping one pointer after each store lets the compiler use post-indexing instead.
-// The empty asm hides the bumps' sum, which compilers otherwise fold back into base + offset addressing.
-template <class T>
-LOWBIT_ALWAYS_INLINE void advance(T*& p, std::size_t n) noexcept {
-  p += n;
-#if defined(__GNUC__) || defined(__clang__)
-  __asm__("" : "+r"(p));
-#endif
-}
 
 // ---- per-group tables in byte planes --------------------------------------------------------------
 // The codes j .. j+7 (mod 2^Bits) as 16-bit lanes.
@@ -329,21 +204,9 @@ struct table<Bits, O, true> {
   }
 };
 
-// A scale or bias broadcast straight from memory (one ld1r).
-LOWBIT_ALWAYS_INLINE float32x4_t load_broadcast(const float* p) noexcept { return vld1q_dup_f32(p); }
-
 template <int Bits, class O>
 constexpr bool uses_table() {
   return std::is_same<O, float>::value ? Bits <= 5 : Bits <= 6;
-}
-
-LOWBIT_ALWAYS_INLINE void store8(float* out, float32x4x2_t v) noexcept {
-  vst1q_f32(out, v.val[0]);
-  vst1q_f32(out + 4, v.val[1]);
-}
-template <class O>
-LOWBIT_ALWAYS_INLINE void store8(O* out, uint16x8_t v) noexcept {
-  vst1q_u16(reinterpret_cast<std::uint16_t*>(out), v);
 }
 
 // One group whose scale and bias are finite, into out, which advances past the group. Reads up to 16 bytes
@@ -382,55 +245,37 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   }
 }
 
-}  // namespace neon
-
-struct neon_kernels {
-#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-fp16-bf16";
-#elif LOWBIT_NEON_FP16
-  static constexpr const char* name = "neon-fp16";
-#elif LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-bf16";
-#else
-  static constexpr const char* name = "neon";
-#endif
-  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
-  static constexpr bool has_streaming_stores = false;
-  static constexpr bool streams_directly = false;  // see detail/driver.hpp
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
-  // One vector pass over the scales and biases tells whether they are all finite (the usual case); then
-  // the groups run in a loop with no test and no call, which keeps its constants in registers. Otherwise
-  // each group is tested, and a non-finite one takes the scalar reference.
-  template <int Bits, int GroupSize, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    if (neon::all_finite(scales, groups) && neon::all_finite(biases, groups)) {
-      const O* const end = out + groups * GroupSize;
-      while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
-        neon::dequantize_group<Bits, GroupSize>(codes, neon::rule<S>(*scales, *biases), out);
-        neon::advance(codes, words * 4);
-        neon::advance(scales, 1);
-        neon::advance(biases, 1);
-      }
-      return;
+// Groups [0, groups). One vector pass over the scales and biases tells whether they are all finite (the usual
+// case); then the groups run in a loop with no test and no call, which keeps its constants in registers.
+// Otherwise each group is tested, and a non-finite one takes the scalar reference.
+template <int Bits, int GroupSize, class S, class O>
+void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+  if (all_finite(scales, groups) && all_finite(biases, groups)) {
+    const O* const end = out + groups * GroupSize;
+    while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
+      dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
+      advance(codes, words * 4);
+      advance(scales, 1);
+      advance(biases, 1);
     }
-    for (std::size_t g = 0; g < groups; ++g) {
-      if (neon::finite(scales[g]) && neon::finite(biases[g])) {
-        O* group_out = out + g * GroupSize;
-        neon::dequantize_group<Bits, GroupSize>(codes + g * words * 4, neon::rule<S>(scales[g], biases[g]), group_out);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
-      }
+    return;
+  }
+  for (std::size_t g = 0; g < groups; ++g) {
+    if (finite(scales[g]) && finite(biases[g])) {
+      O* group_out = out + g * GroupSize;
+      dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
+    } else {
+      dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
     }
   }
-};
+}
 
+}  // namespace neon
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_HAVE_NEON
+
+#endif  // LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP

@@ -1,5 +1,5 @@
-// lowbit/detail/fp_neon.hpp — NEON kernels (aarch64) for the floating-point modes, in the variants of
-// neon.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
+// lowbit/detail/arm_neon/fp.hpp — the floating-point modes (mxfp4, nvfp4, mxfp8) on NEON (aarch64), in the
+// variants of affine.hpp: baseline armv8-a; + fp16 vector arithmetic (half output is multiplied in half, MLX's own
 // rounding); + bf16 conversions (bfcvtn).
 //
 // fp4 (mxfp4, nvfp4): per group, the 16 outputs convert_O(sf * e2m1[code]) are computed once (8 products;
@@ -19,9 +19,10 @@
 // symmetric); where a product is provably a bfloat16 value, truncation is its rounding. Groups whose sf
 // is not finite (E8M0 code 255, codes above 142 for half output, a non-finite global scale) take the
 // scalar reference, so the vector code never meets a NaN.
-#pragma once
+#ifndef LOWBIT_DETAIL_ARM_NEON_FP_HPP
+#define LOWBIT_DETAIL_ARM_NEON_FP_HPP
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #if LOWBIT_HAVE_NEON
 
@@ -31,52 +32,15 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "../mode.hpp"
-#include "../types.hpp"
-#include "fp_numeric.hpp"
-#include "fp_scalar.hpp"
+#include "../../mode.hpp"
+#include "../../types.hpp"
+#include "../fp_numeric.hpp"
+#include "../scalar/fp.hpp"
+#include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
-namespace fp_neon {
-
-// ---- float lanes -> O (finite inputs) ----------------------------------------------------------------
-LOWBIT_ALWAYS_INLINE uint16x4_t bfloat16_bits(float32x4_t x) noexcept {
-#if LOWBIT_NEON_BF16
-  return vreinterpret_u16_bf16(vcvt_bf16_f32(x));
-#else
-  const uint32x4_t u = vreinterpretq_u32_f32(x);
-  const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
-  return vshrn_n_u32(vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
-#endif
-}
-LOWBIT_ALWAYS_INLINE uint16x4_t half_bits(float32x4_t x) noexcept { return vreinterpret_u16_f16(vcvt_f16_f32(x)); }
-
-template <class O>
-LOWBIT_ALWAYS_INLINE uint16x4_t words4(float32x4_t x) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return half_bits(x);
-  } else {
-    return bfloat16_bits(x);
-  }
-}
-// 8 values of O from two sets of 4 float lanes, narrowed into one register (fcvtn2 / bfcvtn2 / shrn2).
-template <class O>
-LOWBIT_ALWAYS_INLINE uint16x8_t words8(float32x4_t lo, float32x4_t hi) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    return vreinterpretq_u16_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi));
-  } else {
-#if LOWBIT_NEON_BF16
-    return vreinterpretq_u16_bf16(vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(lo), hi));
-#else
-    const uint32x4_t a = vreinterpretq_u32_f32(lo), b = vreinterpretq_u32_f32(hi);
-    const uint32x4_t bias = vdupq_n_u32(0x7fff), one = vdupq_n_u32(1);
-    const uint32x4_t ra = vaddq_u32(a, vaddq_u32(vandq_u32(vshrq_n_u32(a, 16), one), bias));
-    const uint32x4_t rb = vaddq_u32(b, vaddq_u32(vandq_u32(vshrq_n_u32(b, 16), one), bias));
-    return vshrn_high_n_u32(vshrn_n_u32(ra, 16), rb, 16);
-#endif
-  }
-}
+namespace neon {
 
 // E2M1 values j .. j+3.
 LOWBIT_ALWAYS_INLINE float32x4_t e2m1_quarter(int j) noexcept { return vld1q_f32(fp::e2m1_values + j); }
@@ -217,17 +181,17 @@ constexpr bool mxfp8_truncates() noexcept {
 // +Inf at 255, and in half above code 142. With a global scale, one test per call when 480 * (g / 2688)
 // is finite (then every sf is), else one per group.
 template <mode M, class O, bool Global>
-void dequantize_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
+void dequantize_fp_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
                        float decode) noexcept {
   constexpr int group_size = mode_group_size(M);
   constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
-  const bool all_finite = !Global || fp::finite(480.0f * decode);
+  const bool every_finite = !Global || finite(480.0f * decode);
   for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
     const std::uint8_t c = scales[g];
     const float sf = fp::group_factor<M, O, Global>(c, decode);
     bool vector;
     if constexpr (Global) {
-      vector = all_finite || fp::finite(sf);
+      vector = every_finite || finite(sf);
     } else if constexpr (M == mode::nvfp4) {
       vector = true;
     } else if constexpr (M == mode::mxfp8) {
@@ -249,35 +213,16 @@ void dequantize_groups(const std::uint8_t* codes, const std::uint8_t* scales, O*
   }
 }
 
-}  // namespace fp_neon
+// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
+template <mode M, bool Global, class O>
+void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
+  dequantize_fp_groups<M, O, Global>(reinterpret_cast<const std::uint8_t*>(wq), scales, out, groups, decode);
+}
 
-struct neon_fp_kernels {
-#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-fp16-bf16";
-#elif LOWBIT_NEON_FP16
-  static constexpr const char* name = "neon-fp16";
-#elif LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-bf16";
-#else
-  static constexpr const char* name = "neon";
-#endif
-
-  template <mode M, class O>
-  static void dequantize(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                         const float* global_scale) noexcept {
-    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-    if constexpr (M == mode::nvfp4) {
-      if (global_scale != nullptr) {
-        fp_neon::dequantize_groups<M, O, true>(codes, scales, out, groups, fp::global_decode(*global_scale));
-        return;
-      }
-    }
-    (void)global_scale;  // nvfp4 only
-    fp_neon::dequantize_groups<M, O, false>(codes, scales, out, groups, 0.0f);
-  }
-};
-
+}  // namespace neon
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_HAVE_NEON
+
+#endif  // LOWBIT_DETAIL_ARM_NEON_FP_HPP
