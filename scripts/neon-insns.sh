@@ -16,16 +16,16 @@ build() {  # build NAME COMPILER FLAGS...
 build gcc-armv8-a aarch64-linux-gnu-g++ -march=armv8-a
 build gcc-armv8.2-a+fp16 aarch64-linux-gnu-g++ -march=armv8.2-a+fp16
 build clang-apple-m1 clang++-19 --target=aarch64-linux-gnu -mcpu=apple-m1
-# Drivers (active_kernels_b4_half_half, ...) and kernel functions (neon::affine_groups<4, 64, ...>):
+# Drivers (active_kernels_b4_half_half, ...) and kernel functions (neon::affine_groups::dequantize<4, 64, ...>):
 # whichever holds the work, their counts are added per kernel set, bits and types.
 printf '%-20s %-8s %-5s %-14s %s\n' build kernels bits types insns/element
 for name in gcc-armv8-a gcc-armv8.2-a+fp16 clang-apple-m1; do
   "$tool" --elements 65536 \
-    --sym '_b[348]_|(neon::affine_groups|scalar_affine_groups)<(3|4|8), 64, (float, float|lowbit::half, lowbit::half)>' \
+    --sym '_b[348]_|(neon::affine_groups|scalar_affine)::dequantize<(3|4|8), 64, false, (float, float|lowbit::half, lowbit::half)>' \
     "$out/$name" | grep 'insns=' | sed -E 's/\(.*\)//' |
     sed -E 's/^(active|scalar)_kernels_b([0-9])_([a-z]+)_[^\t]*/\1 \2 \3/;
-            s/^void lowbit::[a-z0-9_]+::detail::neon::affine_groups<([0-9]), 64, (lowbit::)?([a-z]+),[^\t]*/active \1 \3/;
-            s/^void lowbit::[a-z0-9_]+::detail::scalar_affine_groups<([0-9]), 64, (lowbit::)?([a-z]+),[^\t]*/scalar \1 \3/' |
+            s/^void lowbit::[a-z0-9_]+::detail::neon::affine_groups::dequantize<([0-9]), 64, false, (lowbit::)?([a-z]+),[^\t]*/active \1 \3/;
+            s/^void lowbit::[a-z0-9_]+::detail::scalar_affine::dequantize<([0-9]), 64, false, (lowbit::)?([a-z]+),[^\t]*/scalar \1 \3/' |
     awk -v n="$name" -F'\t' '{ split($2, a, "="); sum[$1] += a[2] }
       END { for (key in sum) { split(key, f, " "); printf "%-20s %-8s %-5s %-14s %.3f\n", n, f[1], f[2],
             f[3] "->" f[3], sum[key] / 65536 } }' | sort -k2,2 -k4,4 -k3,3n

@@ -114,7 +114,7 @@ void compare_data(const case_data<S>& d, std::size_t rows, std::size_t cols, std
   const S* biases = d.biases.data() + in_offset;
 
   std::vector<O> want(n);  // the reference kernel itself: no driver (threads, streaming) to instantiate twice
-  lowbit::detail::scalar_affine_groups<Bits, GroupSize>(wq, scales, biases, want.data(), n / GroupSize);
+  lowbit::detail::scalar_kernels::dequantize<Bits, GroupSize>(wq, scales, biases, want.data(), n / GroupSize);
   const O sentinel = lowbit_test::from_float<O>(-12345.0f);
   std::vector<O> buffer(n + 2 * guard + out_offset, sentinel);
   lowbit::detail::dequantize_affine<Kernels, Bits, GroupSize>(wq, scales, biases, buffer.data() + guard + out_offset,

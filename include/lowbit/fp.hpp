@@ -105,8 +105,7 @@ LOWBIT_BEGIN_NAMESPACE
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+  dequantize(m, wq, scales, out, rows, cols, options(), global_scale);
 }
 
 /// The same with threads (lowbit's or an executor of yours) and the store policy in `opt` (parallel.hpp);
@@ -114,9 +113,7 @@ void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, Out
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
-                                                opt);
+  detail::dequantize_fp_of<detail::active_kernels>(m, wq, scales, out, rows, cols, global_scale, opt);
 }
 
 /// The same with the mode fixed at compile time: lowbit::dequantize<lowbit::mode::nvfp4>(wq, scales, out, r, c).
@@ -163,16 +160,13 @@ namespace scalar {
 /// The scalar reference of the fp modes: the same API, one element at a time.
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
-                std::size_t cols, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::dequantize_fp_of<detail::scalar_kernels>(m, wq, scales, out, rows, cols, global_scale, opt);
 }
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
-                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
-                                                opt);
+                std::size_t cols, const float* global_scale = nullptr) {
+  scalar::dequantize(m, wq, scales, out, rows, cols, options(), global_scale);
 }
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar

@@ -9,11 +9,12 @@
 //   lowbit/types.hpp
 //   lowbit/format.hpp
 //   lowbit/detail/numeric.hpp
+//   lowbit/detail/fp_numeric.hpp
 //   lowbit/detail/scalar/affine.hpp
+//   lowbit/detail/scalar/fp.hpp
+//   lowbit/detail/kernel_parts.hpp
 //   lowbit/detail/arm_neon/ops.hpp
 //   lowbit/detail/arm_neon/affine.hpp
-//   lowbit/detail/fp_numeric.hpp
-//   lowbit/detail/scalar/fp.hpp
 //   lowbit/detail/arm_neon/fp.hpp
 //   lowbit/detail/arm_neon/kernels.hpp
 //   lowbit/detail/scalar/kernels.hpp
@@ -215,6 +216,19 @@
 #define LOWBIT_UNROLL _Pragma("GCC unroll 16")
 #else
 #define LOWBIT_UNROLL
+#endif
+
+// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
+// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593): the AVX-512 kernels' headers
+// silence it. Nothing is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#define LOWBIT_AVX512_WARNINGS_OFF                                   \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#define LOWBIT_AVX512_WARNINGS_ON _Pragma("GCC diagnostic pop")
+#else
+#define LOWBIT_AVX512_WARNINGS_OFF
+#define LOWBIT_AVX512_WARNINGS_ON
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -653,6 +667,235 @@ LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_DETAIL_NUMERIC_HPP
 
+// ======== lowbit/detail/fp_numeric.hpp ====================================================================
+
+// lowbit/detail/fp_numeric.hpp — the numeric rules of the floating-point modes (mxfp4, nvfp4, mxfp8), in
+// one place: element and scale decoding, the dequantize product, and the encoders quantize uses. Every
+// rule is what MLX's CPU backend computes, checked bit for bit against tests/data/mlx-golden; fp.hpp
+// documents them for users, with their sources.
+//
+// Dequantize, for an element with value v (E2M1 or E4M3, exact in every output type) in a group with
+// scale code c, output type O:
+//
+//   sf  = float(round_O(scale(c)))                 no global scale: MLX computes in O
+//   sf  = float(e4m3(c)) * float(g / 2688)         nvfp4 with global scale g: MLX computes in float32
+//   out = convert_O( sf * v )                      one float32 multiply, then one RNE conversion to O
+//
+// Without a global scale this is MLX's `scale * value` evaluated in O: the float32 product of two values
+// of O (or of an O-rounded power of two and a 4-bit float) is exact, so rounding it to O once is the
+// correctly rounded product in O. With a global scale MLX's result is float32 (the global scale promotes
+// it); an output type other than float then takes one more RNE conversion, as MLX's astype would.
+#ifndef LOWBIT_DETAIL_FP_NUMERIC_HPP
+#define LOWBIT_DETAIL_FP_NUMERIC_HPP
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace fp {
+
+// ---- element values ---------------------------------------------------------------------------------
+// E2M1 (1 sign, 2 exponent, 1 mantissa bits; bit 3 is the sign): MLX's FP4_LUT.
+constexpr float e2m1_values[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+                                   -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
+// E4M3 (1 sign, 4 exponent with bias 7, 3 mantissa bits) as MLX decodes it: no infinities and no NaN;
+// the bytes 0x7F / 0xFF, NaN in the OCP format, are ±480 (the next step after 448). Equivalently, the low
+// seven bits shifted left by 7 are a binary16 whose value times 256 is the magnitude (the SIMD kernels
+// decode that way).
+constexpr float e4m3_magnitude(unsigned low7) noexcept {
+  const unsigned e = low7 >> 3, m = low7 & 7u;
+  float scale = 1.0f / 512.0f;  // 2^-9: the subnormal step, and 2^(e - 10) for e = 1
+  for (unsigned i = 1; i < e; ++i) scale *= 2.0f;
+  return e == 0 ? static_cast<float>(m) * scale : static_cast<float>(8u + m) * scale;
+}
+constexpr std::array<float, 256> make_e4m3_values() noexcept {
+  std::array<float, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = (c & 0x80u) ? -e4m3_magnitude(c & 0x7fu) : e4m3_magnitude(c);
+  return t;
+}
+constexpr std::array<float, 256> e4m3_values = make_e4m3_values();
+
+// ---- scales -------------------------------------------------------------------------------------------
+// E8M0 (a biased exponent): MLX decodes code c as the bfloat16 with bits c << 7, i.e. 2^(c - 127), except
+// that code 0 becomes bits 0x0040 = 2^-127 (a bfloat16 subnormal; c << 7 would be zero). Code 255 is
+// bits 0x7F80 = +Inf. Source: dequantize_scale in mlx/backend/cpu/quantized.cpp.
+constexpr std::uint16_t e8m0_bfloat16_bits(std::uint8_t c) noexcept {
+  return static_cast<std::uint16_t>(c == 0 ? 0x0040u : static_cast<unsigned>(c) << 7);
+}
+
+// float -> O with lowbit's conversions (RNE, subnormals kept, NaN quiet); O = float is the identity.
+template <class O>
+LOWBIT_ALWAYS_INLINE O to(float x) noexcept {
+  if constexpr (std::is_same<O, float>::value) {
+    return x;
+  } else {
+    return O(x);
+  }
+}
+template <class O>
+LOWBIT_ALWAYS_INLINE float widen(O x) noexcept {
+  return static_cast<float>(x);
+}
+
+// The per-group factor sf of the rule above, without a global scale: the group's scale rounded to O,
+// as a float (exact).
+template <mode M, class O>
+LOWBIT_ALWAYS_INLINE float scale_factor(std::uint8_t c) noexcept {
+  if constexpr (M == mode::nvfp4) {
+    return widen(to<O>(e4m3_values[c]));  // exact in every O: E4M3 has 4 significant bits, |x| <= 480
+  } else {
+    return widen(to<O>(static_cast<float>(bfloat16::from_bits(e8m0_bfloat16_bits(c)))));
+  }
+}
+
+// The same for E8M0 codes without conversions, for the SIMD kernels (tests check it against scale_factor
+// for all 256 codes and the three output types): 2^(c-127) is the float with bits c << 23, except code 0
+// (2^-127, bits 0x00400000); in half it is 0 below 2^-24 (codes <= 102: 2^-25 ties to even, i.e. 0) and
+// +Inf above 2^15 (codes >= 143).
+template <class O>
+LOWBIT_ALWAYS_INLINE float e8m0_factor(std::uint8_t c) noexcept {
+  if constexpr (std::is_same<O, half>::value) {
+    if (c <= 102) return 0.0f;
+    if (c >= 143) return std::numeric_limits<float>::infinity();
+  }
+  return conversions::float_from_bits(c == 0 ? 0x00400000u : static_cast<std::uint32_t>(c) << 23);
+}
+
+// nvfp4 with a global scale g: the decode factor g / (448 * 6), computed once per call in float32 (the
+// order of the MLX kernels: scale * (global_scale / (F8E4M3_MAX * F4E2M1_MAX))), and the group factor.
+LOWBIT_ALWAYS_INLINE float global_decode(float g) noexcept { return g / 2688.0f; }
+LOWBIT_ALWAYS_INLINE float global_scale_factor(std::uint8_t c, float decode) noexcept {
+  return e4m3_values[c] * decode;
+}
+
+// The group factor sf as the SIMD kernels compute it (equal to the above; nvfp4's E4M3 scale is exact in
+// every O, so it needs no rounding).
+template <mode M, class O, bool Global>
+LOWBIT_ALWAYS_INLINE float group_factor(std::uint8_t c, float decode) noexcept {
+  if constexpr (Global) {
+    return global_scale_factor(c, decode);
+  } else if constexpr (M == mode::nvfp4) {
+    return e4m3_values[c];
+  } else {
+    return e8m0_factor<O>(c);
+  }
+}
+
+// The value of an element: convert_O(sf * v), for a finite sf (then sf * v is finite or ±Inf, never NaN).
+template <class O>
+LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
+  return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
+}
+
+// The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+constexpr std::uint32_t default_nan_bits = 0xffc00000u;
+#else
+constexpr std::uint32_t default_nan_bits = 0x7fc00000u;
+#endif
+
+// sf * v for a non-finite sf, written out as IEEE multiplication defines it on the target: a NaN sf comes
+// back quiet with its payload, Inf * 0 is the default NaN, Inf * v is a signed Inf. Written out because
+// compilers do not preserve NaN signs: GCC rewrites x * -c as -(x * c), and folds Inf * 0 to +NaN when it
+// can see the Inf, so the bits of a computed NaN would depend on the optimiser. Every kernel sends groups
+// with a non-finite sf here.
+template <class O>
+LOWBIT_ALWAYS_INLINE O nonfinite_value(float sf, float v) noexcept {
+  const std::uint32_t s = conversions::float_bits(sf);
+  if (sf != sf) return to<O>(conversions::float_from_bits(s | 0x00400000u));
+  if (v == 0.0f) return to<O>(conversions::float_from_bits(default_nan_bits));
+  const std::uint32_t sign = (s ^ conversions::float_bits(v)) & 0x80000000u;
+  return to<O>(conversions::float_from_bits(sign | 0x7f800000u));
+}
+
+// ---- encoders (quantize) ----------------------------------------------------------------------------
+// float -> E4M3 byte exactly as MLX's detail::ToFP8 (mlx/backend/cpu/unary_ops.h): round to nearest even,
+// |x| >= 448 (and Inf, NaN) saturate to 448 (0x7E) with x's sign bit, so 0x7F is never produced; below
+// 2^-6 the subnormal grid is rounded by one float addition of 2^14.
+inline std::uint8_t to_e4m3(float x) noexcept {
+  std::uint32_t bits = conversions::float_bits(x);
+  const std::uint32_t sign = bits & 0x80000000u;
+  bits ^= sign;
+  std::uint32_t code;
+  if (bits >= (543u << 21)) {  // 448.0f
+    code = 0x7Eu;
+  } else if (bits < (121u << 23)) {  // below 2^-6: subnormal E4M3
+    const float sum = conversions::float_from_bits(bits) + 16384.0f;
+    code = conversions::float_bits(sum) - (141u << 23);
+  } else {  // rebias the exponent, round the mantissa to 3 bits (ties to even)
+    const std::uint32_t odd = (bits >> 20) & 1u;
+    code = (bits + (static_cast<std::uint32_t>(7 - 127) << 23) + 0x7FFFFu + odd) >> 20;
+  }
+  return static_cast<std::uint8_t>((code & 0xFFu) | (sign >> 24));
+}
+
+// MLX's float -> int32 conversion of a rounded exponent, as on x86-64 (cvttss2si): NaN and values out of
+// range give INT32_MIN. (C++ leaves that case undefined; this makes it defined and matches MLX on x86.)
+inline std::int32_t to_int32_x86(float r) noexcept {
+  if (!(r >= -2147483648.0f && r < 2147483648.0f)) return std::numeric_limits<std::int32_t>::min();
+  return static_cast<std::int32_t>(r);
+}
+
+// round_T(a / b) for values of T, computed in float (for half and bfloat16 the float quotient rounded to
+// T equals the correctly rounded quotient in T: innocuous double rounding, see numeric.hpp).
+template <class T>
+LOWBIT_ALWAYS_INLINE T div(T a, T b) noexcept {
+  return to<T>(widen(a) / widen(b));
+}
+
+// The shared exponent of an E8M0 group, as MLX's fp_quantize computes it in the input type T:
+//   s = round_T(amax / maxval); e = 0 if s == 0, else int32(rint(round_T(log2f(s))));
+// log2f is evaluated as the float rounding of a double log2 (correctly rounded in practice; glibc's log2f
+// agrees on every input where the result matters, see tests/fp_api_test.cpp).
+template <class T>
+inline std::int32_t e8m0_exponent(T s) noexcept {
+  const float sf = widen(s);
+  if (sf == 0.0f) return 0;
+  const float l = static_cast<float>(std::log2(static_cast<double>(sf)));
+  return to_int32_x86(std::rint(widen(to<T>(l))));
+}
+
+// MLX's power(2, e) in T (e converted to T first; exact, or 0 when it underflows T).
+template <class T>
+inline T pow2(std::int32_t e) noexcept {
+  if (e == std::numeric_limits<std::int32_t>::min()) return to<T>(0.0f);
+  if (e < -160) return to<T>(0.0f);
+  if (e > 160) return to<T>(std::numeric_limits<float>::infinity());
+  return to<T>(std::ldexp(1.0f, static_cast<int>(e)));
+}
+
+// The E2M1 code of q: MLX's argmin(|q - FP4_LUT|), the first of equal distances, with each distance
+// rounded to T (the type MLX computes in). So a tie goes to the smaller magnitude, a negative value that
+// rounds to zero gets +0 (code 0, not 8), and NaN or ±Inf get code 0.
+template <class T>
+inline std::uint8_t e2m1_code(T q) noexcept {
+  const float x = widen(q);
+  if (x != x) return 0;
+  std::uint8_t best = 0;
+  float best_distance = std::abs(widen(to<T>(x - e2m1_values[0])));
+  for (std::uint8_t i = 1; i < 16; ++i) {
+    const float d = std::abs(widen(to<T>(x - e2m1_values[i])));
+    if (d < best_distance) {
+      best_distance = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+}  // namespace fp
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_FP_NUMERIC_HPP
+
 // ======== lowbit/detail/scalar/affine.hpp =================================================================
 
 // lowbit/detail/scalar/affine.hpp — the affine rule one element at a time: the reference every kernel set
@@ -671,25 +914,28 @@ LOWBIT_END_NAMESPACE
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-// Groups [0, groups) one element at a time, straight from the rule in numeric.hpp.
-template <int Bits, int GroupSize, class S, class O>
-void scalar_affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                          std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
-    const S scale = scales[g];
-    const S bias = biases[g];
-    for (int i = 0; i < GroupSize; ++i) {
-      out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
+// The affine part of the scalar kernel set: groups one element at a time, straight from the rule in
+// numeric.hpp.
+struct scalar_affine {
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
+      const S scale = scales[g];
+      const S bias = biases[g];
+      for (int i = 0; i < GroupSize; ++i) {
+        out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
+      }
     }
   }
-}
+};
 
 // The SIMD backends' way out for a group whose scale or bias is not finite: the reference, kept out of
 // line so that the rare case does not weigh on the vector loop.
 template <int Bits, int GroupSize, class S, class O>
 LOWBIT_NOINLINE void dequantize_special_group(const std::uint32_t* wq, const S* scale, const S* bias, O* out) noexcept {
-  scalar_affine_groups<Bits, GroupSize>(wq, scale, bias, out, 1);
+  scalar_affine::dequantize<Bits, GroupSize>(wq, scale, bias, out, 1);
 }
 
 // MLX's CPU affine quantization, group by group, in float32 (mlx/backend/cpu/quantized.cpp):
@@ -740,6 +986,242 @@ void quantize_groups(const T* w, std::uint32_t* wq, T* scales, T* biases, std::s
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_DETAIL_SCALAR_AFFINE_HPP
+
+// ======== lowbit/detail/scalar/fp.hpp =====================================================================
+
+// lowbit/detail/scalar/fp.hpp — the floating-point modes one element at a time: the reference every kernel
+// set is tested against, the SIMD kernels' way out for groups with a non-finite scale factor, and MLX's fp
+// quantize.
+#ifndef LOWBIT_DETAIL_SCALAR_FP_HPP
+#define LOWBIT_DETAIL_SCALAR_FP_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+template <mode M>
+LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
+  if constexpr (M == mode::mxfp8) {
+    return fp::e4m3_values[code];
+  } else {
+    return fp::e2m1_values[code];
+  }
+}
+
+// One group, one element at a time, straight from the rule in fp_numeric.hpp. The SIMD kernels call this
+// for groups whose sf is not finite.
+template <mode M, class O>
+void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  const auto element = [&](int i) {
+    return fp_element<M>(format::code_at(words, static_cast<std::size_t>(i), mode_bits(M)));
+  };
+  if (finite(sf)) {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, element(i));
+  } else {
+    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, element(i));
+  }
+}
+
+// The fp part of the scalar kernel set: groups of mode M one element at a time. Global: nvfp4 with a global
+// scale, whose decode factor is `decode` (fp::global_decode); otherwise decode is unused.
+struct scalar_fp {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    constexpr std::size_t group_size = mode_group_size(M), words = group_size * mode_bits(M) / 32;
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::uint8_t code = scales[g];
+      const float sf = Global ? fp::global_scale_factor(code, decode) : fp::scale_factor<M, O>(code);
+      scalar_fp_group<M>(wq + g * words, sf, out + g * group_size);
+    }
+  }
+};
+
+// MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
+// group of the input type T, every step in T unless said otherwise:
+//   amax = max |w_i|                                  (a NaN propagates)
+//   s    = round_T(amax / maxval)                     maxval 6 (fp4) or 448 (mxfp8)
+//   mxfp4, mxfp8: e = s == 0 ? 0 : int32(rint(round_T(log2(s))));  scale code = uint8(e + 127) (mod 256)
+//                 q_i = round_T(w_i / round_T(2^e))
+//   nvfp4:        scale code c = to_e4m3(s); q_i = round_T(w_i / e4m3(c))
+//   nvfp4 with a global scale g (float32): enc = 2688 / g (float32);
+//                 c = to_e4m3(float(s) * enc); q_i = float(round_T(w_i / e4m3(c))) * enc   (float32)
+//   element code: E2M1 by fp::e2m1_code (first nearest), E4M3 by fp::to_e4m3 of q_i.
+template <mode M, class T>
+void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t groups,
+                        const float* global_scale) noexcept {
+  constexpr int group_size = mode_group_size(M);
+  constexpr int bits = mode_bits(M);
+  constexpr std::size_t words = static_cast<std::size_t>(group_size * bits / 32);
+  const float maxval = M == mode::mxfp8 ? 448.0f : 6.0f;
+  const bool global = M == mode::nvfp4 && global_scale != nullptr;
+  const float encode = global ? 2688.0f / *global_scale : 0.0f;
+  for (std::size_t g = 0; g < groups; ++g, w += group_size, wq += words) {
+    float amax = 0.0f;
+    for (int i = 0; i < group_size; ++i) {
+      const float a = std::abs(fp::widen(w[i]));
+      if (a != a || amax != amax) {
+        amax = amax != amax ? amax : a;  // the first NaN stays
+      } else {
+        amax = std::max(amax, a);
+      }
+    }
+    const T s = fp::to<T>(amax / maxval);
+
+    std::uint32_t packed[words] = {};
+    auto put = [&](int i, unsigned code) { packed[i * bits / 32] |= static_cast<std::uint32_t>(code) << (i * bits % 32); };
+    if constexpr (M == mode::nvfp4) {
+      const std::uint8_t c = fp::to_e4m3(global ? fp::widen(s) * encode : fp::widen(s));
+      const T divisor = fp::to<T>(fp::e4m3_values[c]);  // exact
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, global ? fp::e2m1_code(fp::widen(q) * encode) : fp::e2m1_code(q));
+      }
+      scales[g] = c;
+    } else {
+      const std::int32_t e = fp::e8m0_exponent(s);
+      const T divisor = fp::pow2<T>(e);
+      for (int i = 0; i < group_size; ++i) {
+        const T q = fp::div(w[i], divisor);
+        put(i, M == mode::mxfp8 ? fp::to_e4m3(fp::widen(q)) : fp::e2m1_code(q));
+      }
+      scales[g] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(e) + 127u);  // MLX's astype(uint8)
+    }
+    std::copy(packed, packed + words, wq);
+  }
+}
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_SCALAR_FP_HPP
+
+// ======== lowbit/detail/kernel_parts.hpp ==================================================================
+
+// lowbit/detail/kernel_parts.hpp — the parts every instruction set assembles its kernel set from
+// (detail/<isa>/kernels.hpp: an affine part, an fp part and a store part; the interface: backends.hpp).
+// The loops here are the same for every instruction set; what happens to one group is the ISA's.
+#ifndef LOWBIT_DETAIL_KERNEL_PARTS_HPP
+#define LOWBIT_DETAIL_KERNEL_PARTS_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// A kernel set without non-temporal stores: results are stored normally.
+struct regular_stores {
+  static constexpr bool has_streaming_stores = false;
+  static constexpr bool streams_directly = false;
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
+  static void stream_fence() noexcept {}
+};
+
+// A kernel set with non-temporal stores (x86): they neither read the destination line first nor evict
+// useful lines for a result far larger than the cache. Lines::stream copies one 64-byte line with them and
+// Lines::fence orders them before what follows; the kernels also store non-temporally themselves (Stream)
+// into 64-byte aligned outputs.
+template <class Lines>
+struct streaming_stores {
+  static constexpr bool has_streaming_stores = true;
+  static constexpr bool streams_directly = true;
+  // Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64).
+  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
+    auto* d = static_cast<unsigned char*>(dst);
+    const auto* s = static_cast<const unsigned char*>(src);
+    for (std::size_t i = 0; i < bytes; i += 64) Lines::stream(d + i, s + i);
+  }
+  static void stream_fence() noexcept { Lines::fence(); }
+};
+
+// Affine groups in batches of Batch, whose scales and biases are widened to float together
+// (Batches::widen returns the mask of the finite ones). A batch whose scales and biases are all finite goes
+// to Batches::finite_batch, which picks the rule's fast paths that every group of it admits and runs them
+// with finite_groups: a loop with no branch and no call, so its constant vectors stay in registers. In the
+// other batches a group whose scale or bias is not finite takes the scalar reference (it defines NaN
+// payloads and inf * 0), the others Batches::group with the plain rule.
+template <class Batches, std::size_t Batch>
+struct batched_affine {
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4, batch = Batch;
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    alignas(64) float scale[batch], bias[batch];
+    for (std::size_t first = 0; first < groups; first += batch) {
+      const std::size_t n = groups - first < batch ? groups - first : batch;
+      const unsigned finite = Batches::widen(scales + first, n, scale) & Batches::widen(biases + first, n, bias);
+      if (finite == (1u << n) - 1) {
+        Batches::template finite_batch<Bits, GroupSize, Stream, S>(codes + first * bytes, scale, bias,
+                                                                   out + first * GroupSize, n);
+        continue;
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t g = first + i;
+        if (((finite >> i) & 1u) == 0) {
+          dequantize_special_group<Bits, GroupSize>(wq + g * bytes / 4, scales + g, biases + g, out + g * GroupSize);
+        } else {
+          using rule = typename Batches::template rule_type<S>;
+          Batches::template group<Bits, GroupSize, Stream>(codes + g * bytes, rule(scale[i], bias[i]), out + g * GroupSize);
+        }
+      }
+    }
+  }
+
+  // n groups of finite scales and biases with one Rule type for all.
+  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+  static LOWBIT_ALWAYS_INLINE void finite_groups(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                 O* out, std::size_t n) noexcept {
+    constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
+    for (std::size_t i = 0; i < n; ++i) {
+      Batches::template group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
+    }
+  }
+};
+
+// fp groups one at a time: Groups' kernel for the mode and output type (mxfp8, fp4_float, fp4_words32,
+// fp4_words16) for a finite scale factor sf, the scalar reference for the
+// others (E8M0 code 255, half outputs past 2^15, a non-finite global scale), which spells out their NaN
+// bits: the vector code never meets a NaN.
+template <class Groups>
+struct per_group_fp {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    constexpr int group_size = mode_group_size(M);
+    constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
+      if (!finite(sf)) {
+        scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+      } else if constexpr (M == mode::mxfp8) {
+        Groups::mxfp8(codes, sf, out);
+      } else if constexpr (std::is_same<O, float>::value) {
+        Groups::template fp4_float<group_size>(codes, sf, out);
+      } else if constexpr (group_size == 32) {
+        Groups::fp4_words32(codes, sf, out);
+      } else {
+        Groups::fp4_words16(codes, sf, out);
+      }
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_KERNEL_PARTS_HPP
 
 // ======== lowbit/detail/arm_neon/ops.hpp ==================================================================
 
@@ -1164,32 +1646,34 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   }
 }
 
-// Groups [0, groups). One vector pass over the scales and biases tells whether they are all finite (the usual
+// The affine part of the kernel set. One vector pass over the scales and biases tells whether they are all finite (the usual
 // case); then the groups run in a loop with no test and no call, which keeps its constants in registers.
 // Otherwise each group is tested, and a non-finite one takes the scalar reference.
-template <int Bits, int GroupSize, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if (all_finite(scales, groups) && all_finite(biases, groups)) {
-    const O* const end = out + groups * GroupSize;
-    while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
-      dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
-      advance(codes, words * 4);
-      advance(scales, 1);
-      advance(biases, 1);
+struct affine_groups {
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    if (all_finite(scales, groups) && all_finite(biases, groups)) {
+      const O* const end = out + groups * GroupSize;
+      while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
+        dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
+        advance(codes, words * 4);
+        advance(scales, 1);
+        advance(biases, 1);
+      }
+      return;
     }
-    return;
-  }
-  for (std::size_t g = 0; g < groups; ++g) {
-    if (finite(scales[g]) && finite(biases[g])) {
-      O* group_out = out + g * GroupSize;
-      dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
-    } else {
-      dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    for (std::size_t g = 0; g < groups; ++g) {
+      if (finite(scales[g]) && finite(biases[g])) {
+        O* group_out = out + g * GroupSize;
+        dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+      }
     }
   }
-}
+};
 
 }  // namespace neon
 }  // namespace detail
@@ -1198,348 +1682,6 @@ LOWBIT_END_NAMESPACE
 #endif  // LOWBIT_HAVE_NEON
 
 #endif  // LOWBIT_DETAIL_ARM_NEON_AFFINE_HPP
-
-// ======== lowbit/detail/fp_numeric.hpp ====================================================================
-
-// lowbit/detail/fp_numeric.hpp — the numeric rules of the floating-point modes (mxfp4, nvfp4, mxfp8), in
-// one place: element and scale decoding, the dequantize product, and the encoders quantize uses. Every
-// rule is what MLX's CPU backend computes, checked bit for bit against tests/data/mlx-golden; fp.hpp
-// documents them for users, with their sources.
-//
-// Dequantize, for an element with value v (E2M1 or E4M3, exact in every output type) in a group with
-// scale code c, output type O:
-//
-//   sf  = float(round_O(scale(c)))                 no global scale: MLX computes in O
-//   sf  = float(e4m3(c)) * float(g / 2688)         nvfp4 with global scale g: MLX computes in float32
-//   out = convert_O( sf * v )                      one float32 multiply, then one RNE conversion to O
-//
-// Without a global scale this is MLX's `scale * value` evaluated in O: the float32 product of two values
-// of O (or of an O-rounded power of two and a 4-bit float) is exact, so rounding it to O once is the
-// correctly rounded product in O. With a global scale MLX's result is float32 (the global scale promotes
-// it); an output type other than float then takes one more RNE conversion, as MLX's astype would.
-#ifndef LOWBIT_DETAIL_FP_NUMERIC_HPP
-#define LOWBIT_DETAIL_FP_NUMERIC_HPP
-
-#include <array>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <type_traits>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-namespace fp {
-
-// ---- element values ---------------------------------------------------------------------------------
-// E2M1 (1 sign, 2 exponent, 1 mantissa bits; bit 3 is the sign): MLX's FP4_LUT.
-constexpr float e2m1_values[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
-                                   -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
-
-// E4M3 (1 sign, 4 exponent with bias 7, 3 mantissa bits) as MLX decodes it: no infinities and no NaN;
-// the bytes 0x7F / 0xFF, NaN in the OCP format, are ±480 (the next step after 448). Equivalently, the low
-// seven bits shifted left by 7 are a binary16 whose value times 256 is the magnitude (the SIMD kernels
-// decode that way).
-constexpr float e4m3_magnitude(unsigned low7) noexcept {
-  const unsigned e = low7 >> 3, m = low7 & 7u;
-  float scale = 1.0f / 512.0f;  // 2^-9: the subnormal step, and 2^(e - 10) for e = 1
-  for (unsigned i = 1; i < e; ++i) scale *= 2.0f;
-  return e == 0 ? static_cast<float>(m) * scale : static_cast<float>(8u + m) * scale;
-}
-constexpr std::array<float, 256> make_e4m3_values() noexcept {
-  std::array<float, 256> t{};
-  for (unsigned c = 0; c < 256; ++c) t[c] = (c & 0x80u) ? -e4m3_magnitude(c & 0x7fu) : e4m3_magnitude(c);
-  return t;
-}
-constexpr std::array<float, 256> e4m3_values = make_e4m3_values();
-
-// ---- scales -------------------------------------------------------------------------------------------
-// E8M0 (a biased exponent): MLX decodes code c as the bfloat16 with bits c << 7, i.e. 2^(c - 127), except
-// that code 0 becomes bits 0x0040 = 2^-127 (a bfloat16 subnormal; c << 7 would be zero). Code 255 is
-// bits 0x7F80 = +Inf. Source: dequantize_scale in mlx/backend/cpu/quantized.cpp.
-constexpr std::uint16_t e8m0_bfloat16_bits(std::uint8_t c) noexcept {
-  return static_cast<std::uint16_t>(c == 0 ? 0x0040u : static_cast<unsigned>(c) << 7);
-}
-
-// float -> O with lowbit's conversions (RNE, subnormals kept, NaN quiet); O = float is the identity.
-template <class O>
-LOWBIT_ALWAYS_INLINE O to(float x) noexcept {
-  if constexpr (std::is_same<O, float>::value) {
-    return x;
-  } else {
-    return O(x);
-  }
-}
-template <class O>
-LOWBIT_ALWAYS_INLINE float widen(O x) noexcept {
-  return static_cast<float>(x);
-}
-
-// The per-group factor sf of the rule above, without a global scale: the group's scale rounded to O,
-// as a float (exact).
-template <mode M, class O>
-LOWBIT_ALWAYS_INLINE float scale_factor(std::uint8_t c) noexcept {
-  if constexpr (M == mode::nvfp4) {
-    return widen(to<O>(e4m3_values[c]));  // exact in every O: E4M3 has 4 significant bits, |x| <= 480
-  } else {
-    return widen(to<O>(static_cast<float>(bfloat16::from_bits(e8m0_bfloat16_bits(c)))));
-  }
-}
-
-// The same for E8M0 codes without conversions, for the SIMD kernels (tests check it against scale_factor
-// for all 256 codes and the three output types): 2^(c-127) is the float with bits c << 23, except code 0
-// (2^-127, bits 0x00400000); in half it is 0 below 2^-24 (codes <= 102: 2^-25 ties to even, i.e. 0) and
-// +Inf above 2^15 (codes >= 143).
-template <class O>
-LOWBIT_ALWAYS_INLINE float e8m0_factor(std::uint8_t c) noexcept {
-  if constexpr (std::is_same<O, half>::value) {
-    if (c <= 102) return 0.0f;
-    if (c >= 143) return std::numeric_limits<float>::infinity();
-  }
-  return conversions::float_from_bits(c == 0 ? 0x00400000u : static_cast<std::uint32_t>(c) << 23);
-}
-
-// nvfp4 with a global scale g: the decode factor g / (448 * 6), computed once per call in float32 (the
-// order of the MLX kernels: scale * (global_scale / (F8E4M3_MAX * F4E2M1_MAX))), and the group factor.
-LOWBIT_ALWAYS_INLINE float global_decode(float g) noexcept { return g / 2688.0f; }
-LOWBIT_ALWAYS_INLINE float global_scale_factor(std::uint8_t c, float decode) noexcept {
-  return e4m3_values[c] * decode;
-}
-
-// The group factor sf as the SIMD kernels compute it (equal to the above; nvfp4's E4M3 scale is exact in
-// every O, so it needs no rounding).
-template <mode M, class O, bool Global>
-LOWBIT_ALWAYS_INLINE float group_factor(std::uint8_t c, float decode) noexcept {
-  if constexpr (Global) {
-    return global_scale_factor(c, decode);
-  } else if constexpr (M == mode::nvfp4) {
-    return e4m3_values[c];
-  } else {
-    return e8m0_factor<O>(c);
-  }
-}
-
-// The value of an element: convert_O(sf * v), for a finite sf (then sf * v is finite or ±Inf, never NaN).
-template <class O>
-LOWBIT_ALWAYS_INLINE O value(float sf, float v) noexcept {
-  return to<O>(sf * v);  // a product alone: nothing for the compiler to fuse
-}
-
-// The target's default NaN: what its multiply returns for Inf * 0 (x86: the "real indefinite", sign set).
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
-constexpr std::uint32_t default_nan_bits = 0xffc00000u;
-#else
-constexpr std::uint32_t default_nan_bits = 0x7fc00000u;
-#endif
-
-// sf * v for a non-finite sf, written out as IEEE multiplication defines it on the target: a NaN sf comes
-// back quiet with its payload, Inf * 0 is the default NaN, Inf * v is a signed Inf. Written out because
-// compilers do not preserve NaN signs: GCC rewrites x * -c as -(x * c), and folds Inf * 0 to +NaN when it
-// can see the Inf, so the bits of a computed NaN would depend on the optimiser. Every kernel sends groups
-// with a non-finite sf here.
-template <class O>
-LOWBIT_ALWAYS_INLINE O nonfinite_value(float sf, float v) noexcept {
-  const std::uint32_t s = conversions::float_bits(sf);
-  if (sf != sf) return to<O>(conversions::float_from_bits(s | 0x00400000u));
-  if (v == 0.0f) return to<O>(conversions::float_from_bits(default_nan_bits));
-  const std::uint32_t sign = (s ^ conversions::float_bits(v)) & 0x80000000u;
-  return to<O>(conversions::float_from_bits(sign | 0x7f800000u));
-}
-
-// ---- encoders (quantize) ----------------------------------------------------------------------------
-// float -> E4M3 byte exactly as MLX's detail::ToFP8 (mlx/backend/cpu/unary_ops.h): round to nearest even,
-// |x| >= 448 (and Inf, NaN) saturate to 448 (0x7E) with x's sign bit, so 0x7F is never produced; below
-// 2^-6 the subnormal grid is rounded by one float addition of 2^14.
-inline std::uint8_t to_e4m3(float x) noexcept {
-  std::uint32_t bits = conversions::float_bits(x);
-  const std::uint32_t sign = bits & 0x80000000u;
-  bits ^= sign;
-  std::uint32_t code;
-  if (bits >= (543u << 21)) {  // 448.0f
-    code = 0x7Eu;
-  } else if (bits < (121u << 23)) {  // below 2^-6: subnormal E4M3
-    const float sum = conversions::float_from_bits(bits) + 16384.0f;
-    code = conversions::float_bits(sum) - (141u << 23);
-  } else {  // rebias the exponent, round the mantissa to 3 bits (ties to even)
-    const std::uint32_t odd = (bits >> 20) & 1u;
-    code = (bits + (static_cast<std::uint32_t>(7 - 127) << 23) + 0x7FFFFu + odd) >> 20;
-  }
-  return static_cast<std::uint8_t>((code & 0xFFu) | (sign >> 24));
-}
-
-// MLX's float -> int32 conversion of a rounded exponent, as on x86-64 (cvttss2si): NaN and values out of
-// range give INT32_MIN. (C++ leaves that case undefined; this makes it defined and matches MLX on x86.)
-inline std::int32_t to_int32_x86(float r) noexcept {
-  if (!(r >= -2147483648.0f && r < 2147483648.0f)) return std::numeric_limits<std::int32_t>::min();
-  return static_cast<std::int32_t>(r);
-}
-
-// round_T(a / b) for values of T, computed in float (for half and bfloat16 the float quotient rounded to
-// T equals the correctly rounded quotient in T: innocuous double rounding, see numeric.hpp).
-template <class T>
-LOWBIT_ALWAYS_INLINE T div(T a, T b) noexcept {
-  return to<T>(widen(a) / widen(b));
-}
-
-// The shared exponent of an E8M0 group, as MLX's fp_quantize computes it in the input type T:
-//   s = round_T(amax / maxval); e = 0 if s == 0, else int32(rint(round_T(log2f(s))));
-// log2f is evaluated as the float rounding of a double log2 (correctly rounded in practice; glibc's log2f
-// agrees on every input where the result matters, see tests/fp_api_test.cpp).
-template <class T>
-inline std::int32_t e8m0_exponent(T s) noexcept {
-  const float sf = widen(s);
-  if (sf == 0.0f) return 0;
-  const float l = static_cast<float>(std::log2(static_cast<double>(sf)));
-  return to_int32_x86(std::rint(widen(to<T>(l))));
-}
-
-// MLX's power(2, e) in T (e converted to T first; exact, or 0 when it underflows T).
-template <class T>
-inline T pow2(std::int32_t e) noexcept {
-  if (e == std::numeric_limits<std::int32_t>::min()) return to<T>(0.0f);
-  if (e < -160) return to<T>(0.0f);
-  if (e > 160) return to<T>(std::numeric_limits<float>::infinity());
-  return to<T>(std::ldexp(1.0f, static_cast<int>(e)));
-}
-
-// The E2M1 code of q: MLX's argmin(|q - FP4_LUT|), the first of equal distances, with each distance
-// rounded to T (the type MLX computes in). So a tie goes to the smaller magnitude, a negative value that
-// rounds to zero gets +0 (code 0, not 8), and NaN or ±Inf get code 0.
-template <class T>
-inline std::uint8_t e2m1_code(T q) noexcept {
-  const float x = widen(q);
-  if (x != x) return 0;
-  std::uint8_t best = 0;
-  float best_distance = std::abs(widen(to<T>(x - e2m1_values[0])));
-  for (std::uint8_t i = 1; i < 16; ++i) {
-    const float d = std::abs(widen(to<T>(x - e2m1_values[i])));
-    if (d < best_distance) {
-      best_distance = d;
-      best = i;
-    }
-  }
-  return best;
-}
-
-}  // namespace fp
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#endif  // LOWBIT_DETAIL_FP_NUMERIC_HPP
-
-// ======== lowbit/detail/scalar/fp.hpp =====================================================================
-
-// lowbit/detail/scalar/fp.hpp — the floating-point modes one element at a time: the reference every kernel
-// set is tested against, the SIMD kernels' way out for groups with a non-finite scale factor, and MLX's fp
-// quantize.
-#ifndef LOWBIT_DETAIL_SCALAR_FP_HPP
-#define LOWBIT_DETAIL_SCALAR_FP_HPP
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-
-
-LOWBIT_BEGIN_NAMESPACE
-namespace detail {
-
-template <mode M>
-LOWBIT_ALWAYS_INLINE float fp_element(unsigned code) noexcept {
-  if constexpr (M == mode::mxfp8) {
-    return fp::e4m3_values[code];
-  } else {
-    return fp::e2m1_values[code];
-  }
-}
-
-// One group, one element at a time, straight from the rule in fp_numeric.hpp. The SIMD kernels call this
-// for groups whose sf is not finite.
-template <mode M, class O>
-void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  const auto element = [&](int i) {
-    return fp_element<M>(format::code_at(words, static_cast<std::size_t>(i), mode_bits(M)));
-  };
-  if (finite(sf)) {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::value<O>(sf, element(i));
-  } else {
-    for (int i = 0; i < group_size; ++i) out[i] = fp::nonfinite_value<O>(sf, element(i));
-  }
-}
-
-// Groups [0, groups) of mode M. Global: nvfp4 with a global scale, whose decode factor is `decode`
-// (fp::global_decode); otherwise decode is unused.
-template <mode M, bool Global, class O>
-void scalar_fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
-  for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
-    const float sf = Global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
-    scalar_fp_group<M>(wq, sf, out);
-  }
-}
-
-// MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
-// group of the input type T, every step in T unless said otherwise:
-//   amax = max |w_i|                                  (a NaN propagates)
-//   s    = round_T(amax / maxval)                     maxval 6 (fp4) or 448 (mxfp8)
-//   mxfp4, mxfp8: e = s == 0 ? 0 : int32(rint(round_T(log2(s))));  scale code = uint8(e + 127) (mod 256)
-//                 q_i = round_T(w_i / round_T(2^e))
-//   nvfp4:        scale code c = to_e4m3(s); q_i = round_T(w_i / e4m3(c))
-//   nvfp4 with a global scale g (float32): enc = 2688 / g (float32);
-//                 c = to_e4m3(float(s) * enc); q_i = float(round_T(w_i / e4m3(c))) * enc   (float32)
-//   element code: E2M1 by fp::e2m1_code (first nearest), E4M3 by fp::to_e4m3 of q_i.
-template <mode M, class T>
-void fp_quantize_groups(const T* w, std::uint32_t* wq, std::uint8_t* scales, std::size_t groups,
-                        const float* global_scale) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bits = mode_bits(M);
-  constexpr std::size_t words = static_cast<std::size_t>(group_size * bits / 32);
-  const float maxval = M == mode::mxfp8 ? 448.0f : 6.0f;
-  const bool global = M == mode::nvfp4 && global_scale != nullptr;
-  const float encode = global ? 2688.0f / *global_scale : 0.0f;
-  for (std::size_t g = 0; g < groups; ++g, w += group_size, wq += words) {
-    float amax = 0.0f;
-    for (int i = 0; i < group_size; ++i) {
-      const float a = std::abs(fp::widen(w[i]));
-      if (a != a || amax != amax) {
-        amax = amax != amax ? amax : a;  // the first NaN stays
-      } else {
-        amax = std::max(amax, a);
-      }
-    }
-    const T s = fp::to<T>(amax / maxval);
-
-    std::uint32_t packed[words] = {};
-    auto put = [&](int i, unsigned code) { packed[i * bits / 32] |= static_cast<std::uint32_t>(code) << (i * bits % 32); };
-    if constexpr (M == mode::nvfp4) {
-      const std::uint8_t c = fp::to_e4m3(global ? fp::widen(s) * encode : fp::widen(s));
-      const T divisor = fp::to<T>(fp::e4m3_values[c]);  // exact
-      for (int i = 0; i < group_size; ++i) {
-        const T q = fp::div(w[i], divisor);
-        put(i, global ? fp::e2m1_code(fp::widen(q) * encode) : fp::e2m1_code(q));
-      }
-      scales[g] = c;
-    } else {
-      const std::int32_t e = fp::e8m0_exponent(s);
-      const T divisor = fp::pow2<T>(e);
-      for (int i = 0; i < group_size; ++i) {
-        const T q = fp::div(w[i], divisor);
-        put(i, M == mode::mxfp8 ? fp::to_e4m3(fp::widen(q)) : fp::e2m1_code(q));
-      }
-      scales[g] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(e) + 127u);  // MLX's astype(uint8)
-    }
-    std::copy(packed, packed + words, wq);
-  }
-}
-
-}  // namespace detail
-LOWBIT_END_NAMESPACE
-
-#endif  // LOWBIT_DETAIL_SCALAR_FP_HPP
 
 // ======== lowbit/detail/arm_neon/fp.hpp ===================================================================
 
@@ -1715,48 +1857,45 @@ constexpr bool mxfp8_truncates() noexcept {
   return std::is_same<O, bfloat16>::value && !LOWBIT_NEON_BF16;
 }
 
-// Which groups the vector code takes: those whose sf is finite (and, for mxfp8, sf * 256 too), decided
+// The fp part of the kernel set. Which groups the vector code takes: those whose sf is finite (and, for mxfp8, sf * 256 too), decided
 // from the scale code where that is cheaper than testing sf: E4M3 scales are always finite; E8M0 is
 // +Inf at 255, and in half above code 142. With a global scale, one test per call when 480 * (g / 2688)
 // is finite (then every sf is), else one per group.
-template <mode M, class O, bool Global>
-void dequantize_fp_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                       float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
-  const bool every_finite = !Global || finite(480.0f * decode);
-  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
-    const std::uint8_t c = scales[g];
-    const float sf = fp::group_factor<M, O, Global>(c, decode);
-    bool vector;
-    if constexpr (Global) {
-      vector = every_finite || finite(sf);
-    } else if constexpr (M == mode::nvfp4) {
-      vector = true;
-    } else if constexpr (M == mode::mxfp8) {
-      vector = std::is_same<O, half>::value ? c < 143 : c < 247;  // sf * 256 < 2^128
-    } else {
-      vector = std::is_same<O, half>::value ? c < 143 : c != 255;
-    }
-    if (!vector) {  // NaN can arise here (Inf * 0): the reference spells out its bits
-      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
-    } else if constexpr (M == mode::mxfp8) {
-      if (mxfp8_truncates<O>() && c >= 3) {
-        mxfp8_group<O, mxfp8_truncates<O>()>(codes, sf, sf * 256.0f, out);
+struct fp_groups {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    constexpr int group_size = mode_group_size(M);
+    constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
+    const bool every_finite = !Global || finite(480.0f * decode);
+    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+      const std::uint8_t c = scales[g];
+      const float sf = fp::group_factor<M, O, Global>(c, decode);
+      bool vector;
+      if constexpr (Global) {
+        vector = every_finite || finite(sf);
+      } else if constexpr (M == mode::nvfp4) {
+        vector = true;
+      } else if constexpr (M == mode::mxfp8) {
+        vector = std::is_same<O, half>::value ? c < 143 : c < 247;  // sf * 256 < 2^128
       } else {
-        mxfp8_group<O, false>(codes, sf, sf * 256.0f, out);
+        vector = std::is_same<O, half>::value ? c < 143 : c != 255;
       }
-    } else {
-      fp4_group<M, O, Global>(codes, sf, out);
+      if (!vector) {  // NaN can arise here (Inf * 0): the reference spells out its bits
+        scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+      } else if constexpr (M == mode::mxfp8) {
+        if (mxfp8_truncates<O>() && c >= 3) {
+          mxfp8_group<O, mxfp8_truncates<O>()>(codes, sf, sf * 256.0f, out);
+        } else {
+          mxfp8_group<O, false>(codes, sf, sf * 256.0f, out);
+        }
+      } else {
+        fp4_group<M, O, Global>(codes, sf, out);
+      }
     }
   }
-}
-
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  dequantize_fp_groups<M, O, Global>(reinterpret_cast<const std::uint8_t*>(wq), scales, out, groups, decode);
-}
+};
 
 }  // namespace neon
 }  // namespace detail
@@ -1776,40 +1915,18 @@ LOWBIT_END_NAMESPACE
 #if LOWBIT_HAVE_NEON
 
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct neon_kernels {
-#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-fp16-bf16";
-#elif LOWBIT_NEON_FP16
-  static constexpr const char* name = "neon-fp16";
-#elif LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-bf16";
-#else
-  static constexpr const char* name = "neon";
-#endif
+// NEON's only non-temporal store is stnp, a hint Apple cores ignore: results are stored normally.
+struct neon_kernels : neon::affine_groups, neon::fp_groups, regular_stores {
+  static constexpr const char* name = LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16 ? "neon-fp16-bf16"
+                                      : LOWBIT_NEON_FP16                   ? "neon-fp16"
+                                      : LOWBIT_NEON_BF16                   ? "neon-bf16"
+                                                                           : "neon";
   static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
-  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
-  static constexpr bool has_streaming_stores = false;
-  static constexpr bool streams_directly = false;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    neon::affine_groups<Bits, GroupSize>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    neon::fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail
@@ -1827,31 +1944,14 @@ LOWBIT_END_NAMESPACE
 #define LOWBIT_DETAIL_SCALAR_KERNELS_HPP
 
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct scalar_kernels {
+struct scalar_kernels : scalar_affine, scalar_fp, regular_stores {  // portable C++ has no streaming stores
   static constexpr const char* name = "scalar";
   static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
-  static constexpr bool has_streaming_stores = false;  // portable C++ has none
-  static constexpr bool streams_directly = false;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    scalar_affine_groups<Bits, GroupSize>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    scalar_fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail
@@ -1965,6 +2065,14 @@ LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
   return {code_floats<Bits>(even), code_floats<Bits>(odd)};
 }
 
+// mxfp8 (E4M3) codes as binary16 bits: the low seven bits shifted left by 7 are a half whose value times 256
+// is the magnitude.
+// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
+LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
+}
+
 // ---- conversions and roundings ---------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -2061,19 +2169,15 @@ LOWBIT_ALWAYS_INLINE void store(void* p, __m128i v) noexcept {
   if constexpr (Stream) _mm_stream_si128(static_cast<__m128i*>(p), v);
   else _mm_storeu_si128(static_cast<__m128i*>(p), v);
 }
-// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
-// neither read the destination line first nor evict useful lines for a result far larger than the cache.
-LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  for (std::size_t i = 0; i < bytes; i += 64) {
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + 32),
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32)));
+// One 64-byte line copied with non-temporal stores, and the fence that orders them before what follows
+// (kernel_parts.hpp, streaming_stores).
+struct lines {
+  static LOWBIT_ALWAYS_INLINE void stream(unsigned char* d, const unsigned char* s) noexcept {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + 32), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32)));
   }
-}
-// Orders the non-temporal stores before anything that follows (another thread reading the result).
-LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+  static LOWBIT_ALWAYS_INLINE void fence() noexcept { _mm_sfence(); }
+};
 
 }  // namespace avx2
 }  // namespace detail
@@ -2296,100 +2400,78 @@ struct byte_tables {
   }
 };
 
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using S = typename Rule::scale_type;
-  if constexpr (byte_lookups<Bits, S, O>) {
-    constexpr bool float_out = std::is_same<O, float>::value;
-    const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 32; ++c) {
-      if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
-      else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
-      else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
-    }
-  } else if constexpr (!per_element<Bits, S, O>) {
-    const table<Bits> lut = table<Bits>::template make<O>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; c += 2) {
-      const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
-      const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, a);
-        store<Stream>(out + 8 * c + 8, b);
-      } else {  // 16 values: pack the two halves of each lane pair, then restore the order
-        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
-        store<Stream>(out + 8 * c, packed);
-      }
-    }
-  } else if constexpr (std::is_same<O, bfloat16>::value) {
-    // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
-    // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
-    // 8 in order takes a shift, a pack and a lane permute.
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 16; ++c) {
-      const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
-      const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
-      store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
-    }
-  } else {
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; ++c) {
-      const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, rule.value_float(q));
-      } else {
-        store<Stream>(out + 8 * c, rule.template value_words<O>(q));
-      }
-    }
-  }
-}
 
-// n groups of finite scales and biases (as floats), with one rule type for all: the loop has no call, so
-// the constant vectors can stay in registers.
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                       std::size_t n) noexcept {
-  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-  for (std::size_t i = 0; i < n; ++i) {
-    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-  }
-}
-
-// Groups [0, groups), 8 at a time: their scales and biases are widened to float together. A group whose
-// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  alignas(32) float scale[8], bias[8];
-  for (std::size_t first = 0; first < groups; first += 8) {
-    const std::size_t n = groups - first < 8 ? groups - first : 8;
-    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
-    if (finite == (1u << n) - 1) {
-      const std::uint8_t* batch_codes = codes + first * words * 4;
-      O* batch_out = out + first * GroupSize;
-      if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
-        if (normal_products<Bits, S>(scale) == 0xffu) {
-          finite_batch<Bits, GroupSize, Stream, affine_rule<S, true>>(batch_codes, scale, bias, batch_out, n);
-          continue;
+// The affine part of the kernel set (kernel_parts.hpp, batched_affine): groups in batches of 8.
+struct batches {
+  // One group of finite scale and bias.
+  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+  static LOWBIT_ALWAYS_INLINE void group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+    using S = typename Rule::scale_type;
+    if constexpr (byte_lookups<Bits, S, O>) {
+      constexpr bool float_out = std::is_same<O, float>::value;
+      const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 32; ++c) {
+        if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
+        else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
+        else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
+      }
+    } else if constexpr (!per_element<Bits, S, O>) {
+      const table<Bits> lut = table<Bits>::template make<O>(rule);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 8; c += 2) {
+        const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
+        const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
+        if constexpr (std::is_same<O, float>::value) {
+          store<Stream>(out + 8 * c, a);
+          store<Stream>(out + 8 * c + 8, b);
+        } else {  // 16 values: pack the two halves of each lane pair, then restore the order
+          const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+          store<Stream>(out + 8 * c, packed);
         }
       }
-      finite_batch<Bits, GroupSize, Stream, affine_rule<S>>(batch_codes, scale, bias, batch_out, n);
-      continue;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t g = first + i;
-      if (((finite >> i) & 1u) != 0) {
-        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
-                                                  out + g * GroupSize);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    } else if constexpr (std::is_same<O, bfloat16>::value) {
+      // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
+      // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
+      // 8 in order takes a shift, a pack and a lane permute.
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 16; ++c) {
+        const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
+        const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
+        store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
+      }
+    } else {
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 8; ++c) {
+        const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
+        if constexpr (std::is_same<O, float>::value) {
+          store<Stream>(out + 8 * c, rule.value_float(q));
+        } else {
+          store<Stream>(out + 8 * c, rule.template value_words<O>(q));
+        }
       }
     }
   }
-}
+
+  // n groups of finite scales and biases; products rounded without conversions where every scale admits it.
+  template <int Bits, int GroupSize, bool Stream, class S, class O>
+  static LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                O* out, std::size_t n) noexcept {
+    if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
+      if (normal_products<Bits, S>(scale) == 0xffu) {
+        using rule = affine_rule<S, true>;
+        return batched_affine<batches, 8>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+      }
+    }
+    batched_affine<batches, 8>::finite_groups<Bits, GroupSize, Stream, affine_rule<S>>(codes, scale, bias, out, n);
+  }
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE unsigned widen(const S* p, std::size_t n, float* to) noexcept {
+    return widen_batch(p, n, to);
+  }
+  template <class S>
+  using rule_type = affine_rule<S>;
+};
 
 }  // namespace avx2
 }  // namespace detail
@@ -2437,20 +2519,6 @@ LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
   return _mm256_setr_ps(-0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
 }
 
-// ---- fp4, float output ---------------------------------------------------------------------------------
-// Codes in 32-bit lanes as unpacked for the affine mode: vpermps uses index bits 0..2; bit 3, moved to the
-// sign for blendv, picks the table of negative values.
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m256 s = _mm256_set1_ps(sf);
-  const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
-  for (int c = 0; c < GroupSize / 8; ++c) {
-    const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
-    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
-                                      _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
-    _mm256_storeu_ps(out + 8 * c, v);
-  }
-}
 
 // ---- fp4, 2-byte output ----------------------------------------------------------------------------------
 // The 16 values as byte planes, each in both 128-bit lanes (vpshufb looks up within a lane).
@@ -2495,44 +2563,36 @@ LOWBIT_ALWAYS_INLINE void lookup16(const planes& t, const std::uint8_t* p, void*
   _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(lo, hi));
 }
 
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
-    const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-    if (!finite(sf)) {
-      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
-    } else if constexpr (std::is_same<O, float>::value) {
-      fp4_group_float<group_size>(codes, sf, out);
-    } else if constexpr (group_size == 32) {
-      lookup32(fp4_planes<O>(sf), codes, out);
-    } else {
-      lookup16(fp4_planes<O>(sf), codes, out);
+
+
+// The fp part of the kernel set (kernel_parts.hpp, per_group_fp): one group of finite scale factor sf.
+struct fp_group {
+  // fp4, float output: codes in 32-bit lanes as unpacked for the affine mode; vpermps uses index bits 0..2,
+  // and bit 3, moved to the sign for blendv, picks the table of negative values.
+  template <int GroupSize>
+  static LOWBIT_ALWAYS_INLINE void fp4_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+    const __m256 s = _mm256_set1_ps(sf);
+    const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
+    for (int c = 0; c < GroupSize / 8; ++c) {
+      const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
+      const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
+                                        _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+      _mm256_storeu_ps(out + 8 * c, v);
     }
   }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
-LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m256 k256 = _mm256_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      codes += 32, out += 32;
-      continue;
-    }
-    const __m256 sf = _mm256_set1_ps(f);
+  // fp4, 2-byte output: 32 or 16 codes per two vpshufb.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words32(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup32(fp4_planes<O>(sf), codes, out);
+  }
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words16(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup16(fp4_planes<O>(sf), codes, out);
+  }
+  // mxfp8: two conversions of 16 codes each, times sf.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void mxfp8(const std::uint8_t* codes, float f, O* out) noexcept {
+    const __m256 k256 = _mm256_set1_ps(256.0f), sf = _mm256_set1_ps(f);
     for (int c = 0; c < 2; ++c, codes += 16, out += 16) {
       const __m256i h = e4m3_as_half_bits(codes);
       const __m256 a = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), k256));
@@ -2545,18 +2605,7 @@ void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* 
       }
     }
   }
-}
-
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if constexpr (M == mode::mxfp8) {
-    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
-  } else {
-    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
-  }
-}
+};
 
 }  // namespace avx2
 }  // namespace detail
@@ -2576,30 +2625,14 @@ LOWBIT_END_NAMESPACE
 #if LOWBIT_HAVE_AVX2
 
 #include <cstddef>
-#include <cstdint>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx2_kernels {
+struct avx2_kernels : batched_affine<avx2::batches, 8>, per_group_fp<avx2::fp_group>, streaming_stores<avx2::lines> {
   static constexpr const char* name = "avx2";
   static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
-  static constexpr bool has_streaming_stores = true;
-  static constexpr bool streams_directly = true;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { avx2::stream_lines(dst, src, bytes); }
-  static void stream_fence() noexcept { avx2::stream_fence(); }
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    avx2::affine_groups<Bits, GroupSize, Stream>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    avx2::fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail
@@ -2630,13 +2663,7 @@ LOWBIT_END_NAMESPACE
 #include <type_traits>
 
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
-// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -2842,6 +2869,15 @@ using chunk_span = std::conditional_t<
 #endif
     >;
 
+// mxfp8 (E4M3) codes as binary16 bits: the low seven bits shifted left by 7 are a half whose value times 256
+// is the magnitude.
+// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
+// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
+LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
+}
+
 // ---- conversions and roundings ---------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
   return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -2932,23 +2968,20 @@ LOWBIT_ALWAYS_INLINE void store(O* p, __m256i v) noexcept {
   if constexpr (Stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
   else _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
 }
-// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
-// neither read the destination line first nor evict useful lines for a result far larger than the cache.
-LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  for (std::size_t i = 0; i < bytes; i += 64) _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
-}
-// Orders the non-temporal stores before anything that follows (another thread reading the result).
-LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+// One 64-byte line copied with non-temporal stores, and the fence that orders them before what follows
+// (kernel_parts.hpp, streaming_stores).
+struct lines {
+  static LOWBIT_ALWAYS_INLINE void stream(unsigned char* d, const unsigned char* s) noexcept {
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(d), _mm512_loadu_si512(s));
+  }
+  static LOWBIT_ALWAYS_INLINE void fence() noexcept { _mm_sfence(); }
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 
@@ -2995,13 +3028,7 @@ LOWBIT_END_NAMESPACE
 #include <type_traits>
 
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
-// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -3196,91 +3223,67 @@ using group_writer = std::conditional_t<per_element<Bits, O>, element_rule<Bits,
                                         std::conditional_t<std::is_same<O, float>::value, float_table<Bits>,
                                                            word_table<Bits, O>>>;
 
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using writer_type = group_writer<Bits, Rule, O>;
-  using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
-  constexpr int chunks = GroupSize / geometry::codes_per_chunk;
-  constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-  static_assert(chunks % span == 0, "spans tile the group");
-  const writer_type writer(rule);
-  LOWBIT_UNROLL
-  for (int first = 0; first < chunks; first += span) {
-    const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
+
+// The affine part of the kernel set (kernel_parts.hpp, batched_affine): groups in batches of 16.
+struct batches {
+  // One group of finite scale and bias.
+  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+  static LOWBIT_ALWAYS_INLINE void group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+    using writer_type = group_writer<Bits, Rule, O>;
+    using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
+    constexpr int chunks = GroupSize / geometry::codes_per_chunk;
+    constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+    static_assert(chunks % span == 0, "spans tile the group");
+    const writer_type writer(rule);
     LOWBIT_UNROLL
-    for (int c = 0; c < span; ++c) {
-      writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
-    }
-  }
-}
-
-// n groups of finite scales and biases, with one rule type for all (so the loop has no call and no branch).
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                       std::size_t n) noexcept {
-  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-  for (std::size_t i = 0; i < n; ++i) {
-    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-  }
-}
-
-// n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
-template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
-LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                            std::size_t n) noexcept {
-  if constexpr (products_from_biased_codes<Bits, O>) {
-    const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
-    if ((biased_products(scale, bias) & all) == all) {
-      return finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts, true>>(codes, scale, bias, out, n);
-    }
-  }
-  finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts>>(codes, scale, bias, out, n);
-}
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-LOWBIT_ALWAYS_INLINE void admitted_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                         std::size_t n) noexcept {
-  if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
-    if (normal_products<Bits>(scale) == 0xffff) {
-      return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
-    }
-  }
-  with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
-}
-
-// Groups [0, groups), 16 at a time: their scales and biases are widened to float together. A group whose
-// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  alignas(64) float scale[16], bias[16];
-  for (std::size_t first = 0; first < groups; first += 16) {
-    const std::size_t n = groups - first < 16 ? groups - first : 16;
-    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
-    if (finite == (1u << n) - 1) {
-      admitted_batch<Bits, GroupSize, Stream, S>(codes + first * words * 4, scale, bias, out + first * GroupSize, n);
-      continue;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t g = first + i;
-      if (((finite >> i) & 1u) != 0) {
-        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
-                                                  out + g * GroupSize);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    for (int first = 0; first < chunks; first += span) {
+      const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
+      LOWBIT_UNROLL
+      for (int c = 0; c < span; ++c) {
+        writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
       }
     }
   }
-}
+
+  // n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
+  template <int Bits, int GroupSize, bool Stream, class S, class O>
+  static LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                O* out, std::size_t n) noexcept {
+    if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
+      if (normal_products<Bits>(scale) == 0xffff) {
+        return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
+      }
+    }
+    with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
+  }
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE unsigned widen(const S* p, std::size_t n, float* to) noexcept {
+    return widen_batch(p, n, to);
+  }
+  template <class S>
+  using rule_type = affine_rule<S>;
+
+ private:
+  template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
+  static LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                     O* out, std::size_t n) noexcept {
+    if constexpr (products_from_biased_codes<Bits, O>) {
+      const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
+      if ((biased_products(scale, bias) & all) == all) {
+        using rule = affine_rule<S, NormalProducts, true>;
+        return batched_affine<batches, 16>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+      }
+    }
+    using rule = affine_rule<S, NormalProducts>;
+    batched_affine<batches, 16>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+  }
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 
@@ -3318,13 +3321,7 @@ LOWBIT_END_NAMESPACE
 #include <type_traits>
 
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
-// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -3358,14 +3355,6 @@ LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
 }
 
 // float output: 16 elements (8 bytes of codes) per vpermps.
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m512 table = fp4_table<float>(sf);
-  for (int c = 0; c < GroupSize / 16; ++c) {
-    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
-    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
-  }
-}
 
 // 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
 LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
@@ -3374,100 +3363,77 @@ LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m
 }
 
 // nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
-template <class O>
-LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
-  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
-  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
-}
 
-// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  auto scalar = [&](std::size_t g, float sf) {
-    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
-  };
-  if constexpr (std::is_same<O, float>::value || group_size == 32) {
-    for (std::size_t g = 0; g < groups; ++g) {
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (!finite(sf)) {
-        scalar(g, sf);
-      } else if constexpr (std::is_same<O, float>::value) {
-        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
-      } else {  // one group, one vpermw (entries 16..31 are never indexed)
-        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
-                 out + g * group_size);
-      }
-    }
-  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
-    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
-    std::size_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
-      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
-      if (finite(sf0) && finite(sf1)) {
-        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
-        lookup32(codes + g * bytes, table, second, out + g * group_size);
-      } else {
-        if (finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
-        if (finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
-      }
-    }
-    if (g < groups) {  // the last group alone
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+
+// 32 elements: two conversions of 16 codes each, times sf.
+
+// One group of finite scale factor sf (kernel_parts.hpp, per_group_fp).
+struct fp_group {
+  // fp4, float output: 16 elements (8 bytes of codes) per vpermps.
+  template <int GroupSize>
+  static LOWBIT_ALWAYS_INLINE void fp4_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+    const __m512 table = fp4_table<float>(sf);
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
+      _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
     }
   }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
-// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
-LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m512 k256 = _mm512_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      continue;
-    }
-    const __m512 sf = _mm512_set1_ps(f);
+  // fp4, 2-byte output: one group of 32, one vpermw (entries 16..31 are never indexed) ...
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words32(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup32(codes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(), out);
+  }
+  // ... or of 16, with a 16-entry table.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words16(const std::uint8_t* codes, float sf, O* out) noexcept {
+    const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
+    const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
+  }
+  // mxfp8: 32 elements, two conversions of 16 codes each, times sf.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void mxfp8(const std::uint8_t* codes, float f, O* out) noexcept {
+    const __m512 k256 = _mm512_set1_ps(256.0f), sf = _mm512_set1_ps(f);
     const __m512i h = e4m3_as_half_bits(codes);
     const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
     const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
     store<false>(out, narrow<O>(_mm512_mul_ps(sf, lo)));
     store<false>(out + 16, narrow<O>(_mm512_mul_ps(sf, hi)));
   }
-}
+};
 
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if constexpr (M == mode::mxfp8) {
-    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
-  } else {
-    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
+// The fp part of the kernel set (kernel_parts.hpp): group by group, except nvfp4 with 2-byte output, where
+// two groups share one vpermw (the second group's table in entries 16..31).
+struct fp_groups {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    if constexpr (M != mode::nvfp4 || std::is_same<O, float>::value) {
+      per_group_fp<fp_group>::dequantize_fp<M, Global>(wq, scales, out, groups, decode);
+    } else {
+      const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+      const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
+      std::size_t g = 0;
+      for (; g + 2 <= groups; g += 2) {
+        const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
+        const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
+        if (finite(sf0) && finite(sf1)) {
+          const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
+          lookup32(codes + 8 * g, table, second, out + 16 * g);
+        } else {  // one at a time, the non-finite one through the scalar reference
+          per_group_fp<fp_group>::dequantize_fp<M, Global>(wq + 2 * g, scales + g, out + 16 * g, 2, decode);
+        }
+      }
+      if (g < groups) per_group_fp<fp_group>::dequantize_fp<M, Global>(wq + 2 * g, scales + g, out + 16 * g, 1, decode);
+    }
   }
-}
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 
@@ -3483,34 +3449,14 @@ LOWBIT_END_NAMESPACE
 #if LOWBIT_HAVE_AVX512
 
 #include <cstddef>
-#include <cstdint>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx512_kernels {
-#if LOWBIT_AVX512_VBMI
-  static constexpr const char* name = "avx512-vbmi";
-#else
-  static constexpr const char* name = "avx512";
-#endif
+struct avx512_kernels : batched_affine<avx512::batches, 16>, avx512::fp_groups, streaming_stores<avx512::lines> {
+  static constexpr const char* name = LOWBIT_AVX512_VBMI ? "avx512-vbmi" : "avx512";
   static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
-  static constexpr bool has_streaming_stores = true;
-  static constexpr bool streams_directly = true;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { avx512::stream_lines(dst, src, bytes); }
-  static void stream_fence() noexcept { avx512::stream_fence(); }
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    avx512::affine_groups<Bits, GroupSize, Stream>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    avx512::fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail
@@ -4128,6 +4074,14 @@ void dequantize_fp(mode m, const std::uint32_t* wq, const std::uint8_t* scales, 
   });
 }
 
+// The fp modes' public calls: a user's output type, checked, as its storage type.
+template <class Kernels, class OutT>
+void dequantize_fp_of(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                      std::size_t cols, const float* global_scale, const options& opt) {
+  check_element_type<OutT>();
+  dequantize_fp<Kernels>(m, wq, scales, as_storage(out), rows, cols, global_scale, opt);
+}
+
 template <class T>
 void quantize_affine(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
                      int bits, int group_size) {
@@ -4265,8 +4219,7 @@ LOWBIT_BEGIN_NAMESPACE
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+  dequantize(m, wq, scales, out, rows, cols, options(), global_scale);
 }
 
 /// The same with threads (lowbit's or an executor of yours) and the store policy in `opt` (parallel.hpp);
@@ -4274,9 +4227,7 @@ void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, Out
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
                 std::size_t cols, const options& opt, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::active_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
-                                                opt);
+  detail::dequantize_fp_of<detail::active_kernels>(m, wq, scales, out, rows, cols, global_scale, opt);
 }
 
 /// The same with the mode fixed at compile time: lowbit::dequantize<lowbit::mode::nvfp4>(wq, scales, out, r, c).
@@ -4323,16 +4274,13 @@ namespace scalar {
 /// The scalar reference of the fp modes: the same API, one element at a time.
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
-                std::size_t cols, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale);
+                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
+  detail::dequantize_fp_of<detail::scalar_kernels>(m, wq, scales, out, rows, cols, global_scale, opt);
 }
 template <class OutT>
 void dequantize(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
-                std::size_t cols, const options& opt, const float* global_scale = nullptr) {
-  detail::check_element_type<OutT>();
-  detail::dequantize_fp<detail::scalar_kernels>(m, wq, scales, detail::as_storage(out), rows, cols, global_scale,
-                                                opt);
+                std::size_t cols, const float* global_scale = nullptr) {
+  scalar::dequantize(m, wq, scales, out, rows, cols, options(), global_scale);
 }
 using lowbit::quantize;  // quantize has one implementation, the scalar one
 }  // namespace scalar

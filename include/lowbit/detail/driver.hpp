@@ -289,6 +289,14 @@ void dequantize_fp(mode m, const std::uint32_t* wq, const std::uint8_t* scales, 
   });
 }
 
+// The fp modes' public calls: a user's output type, checked, as its storage type.
+template <class Kernels, class OutT>
+void dequantize_fp_of(mode m, const std::uint32_t* wq, const std::uint8_t* scales, OutT* out, std::size_t rows,
+                      std::size_t cols, const float* global_scale, const options& opt) {
+  check_element_type<OutT>();
+  dequantize_fp<Kernels>(m, wq, scales, as_storage(out), rows, cols, global_scale, opt);
+}
+
 template <class T>
 void quantize_affine(const T* w, std::uint32_t* wq, T* scales, T* biases, std::size_t rows, std::size_t cols,
                      int bits, int group_size) {

@@ -245,32 +245,34 @@ LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const rule
   }
 }
 
-// Groups [0, groups). One vector pass over the scales and biases tells whether they are all finite (the usual
+// The affine part of the kernel set. One vector pass over the scales and biases tells whether they are all finite (the usual
 // case); then the groups run in a loop with no test and no call, which keeps its constants in registers.
 // Otherwise each group is tested, and a non-finite one takes the scalar reference.
-template <int Bits, int GroupSize, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if (all_finite(scales, groups) && all_finite(biases, groups)) {
-    const O* const end = out + groups * GroupSize;
-    while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
-      dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
-      advance(codes, words * 4);
-      advance(scales, 1);
-      advance(biases, 1);
+struct affine_groups {
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    if (all_finite(scales, groups) && all_finite(biases, groups)) {
+      const O* const end = out + groups * GroupSize;
+      while (out != end) {  // pointers that advance: post-indexed loads and stores, no counter
+        dequantize_group<Bits, GroupSize>(codes, rule<S>(*scales, *biases), out);
+        advance(codes, words * 4);
+        advance(scales, 1);
+        advance(biases, 1);
+      }
+      return;
     }
-    return;
-  }
-  for (std::size_t g = 0; g < groups; ++g) {
-    if (finite(scales[g]) && finite(biases[g])) {
-      O* group_out = out + g * GroupSize;
-      dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
-    } else {
-      dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    for (std::size_t g = 0; g < groups; ++g) {
+      if (finite(scales[g]) && finite(biases[g])) {
+        O* group_out = out + g * GroupSize;
+        dequantize_group<Bits, GroupSize>(codes + g * words * 4, rule<S>(scales[g], biases[g]), group_out);
+      } else {
+        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+      }
     }
   }
-}
+};
 
 }  // namespace neon
 }  // namespace detail

@@ -176,48 +176,45 @@ constexpr bool mxfp8_truncates() noexcept {
   return std::is_same<O, bfloat16>::value && !LOWBIT_NEON_BF16;
 }
 
-// Which groups the vector code takes: those whose sf is finite (and, for mxfp8, sf * 256 too), decided
+// The fp part of the kernel set. Which groups the vector code takes: those whose sf is finite (and, for mxfp8, sf * 256 too), decided
 // from the scale code where that is cheaper than testing sf: E4M3 scales are always finite; E8M0 is
 // +Inf at 255, and in half above code 142. With a global scale, one test per call when 480 * (g / 2688)
 // is finite (then every sf is), else one per group.
-template <mode M, class O, bool Global>
-void dequantize_fp_groups(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                       float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
-  const bool every_finite = !Global || finite(480.0f * decode);
-  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
-    const std::uint8_t c = scales[g];
-    const float sf = fp::group_factor<M, O, Global>(c, decode);
-    bool vector;
-    if constexpr (Global) {
-      vector = every_finite || finite(sf);
-    } else if constexpr (M == mode::nvfp4) {
-      vector = true;
-    } else if constexpr (M == mode::mxfp8) {
-      vector = std::is_same<O, half>::value ? c < 143 : c < 247;  // sf * 256 < 2^128
-    } else {
-      vector = std::is_same<O, half>::value ? c < 143 : c != 255;
-    }
-    if (!vector) {  // NaN can arise here (Inf * 0): the reference spells out its bits
-      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
-    } else if constexpr (M == mode::mxfp8) {
-      if (mxfp8_truncates<O>() && c >= 3) {
-        mxfp8_group<O, mxfp8_truncates<O>()>(codes, sf, sf * 256.0f, out);
+struct fp_groups {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+    constexpr int group_size = mode_group_size(M);
+    constexpr std::size_t bytes = static_cast<std::size_t>(group_size * mode_bits(M) / 8);
+    const bool every_finite = !Global || finite(480.0f * decode);
+    for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
+      const std::uint8_t c = scales[g];
+      const float sf = fp::group_factor<M, O, Global>(c, decode);
+      bool vector;
+      if constexpr (Global) {
+        vector = every_finite || finite(sf);
+      } else if constexpr (M == mode::nvfp4) {
+        vector = true;
+      } else if constexpr (M == mode::mxfp8) {
+        vector = std::is_same<O, half>::value ? c < 143 : c < 247;  // sf * 256 < 2^128
       } else {
-        mxfp8_group<O, false>(codes, sf, sf * 256.0f, out);
+        vector = std::is_same<O, half>::value ? c < 143 : c != 255;
       }
-    } else {
-      fp4_group<M, O, Global>(codes, sf, out);
+      if (!vector) {  // NaN can arise here (Inf * 0): the reference spells out its bits
+        scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
+      } else if constexpr (M == mode::mxfp8) {
+        if (mxfp8_truncates<O>() && c >= 3) {
+          mxfp8_group<O, mxfp8_truncates<O>()>(codes, sf, sf * 256.0f, out);
+        } else {
+          mxfp8_group<O, false>(codes, sf, sf * 256.0f, out);
+        }
+      } else {
+        fp4_group<M, O, Global>(codes, sf, out);
+      }
     }
   }
-}
-
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  dequantize_fp_groups<M, O, Global>(reinterpret_cast<const std::uint8_t*>(wq), scales, out, groups, decode);
-}
+};
 
 }  // namespace neon
 }  // namespace detail

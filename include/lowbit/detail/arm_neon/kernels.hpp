@@ -7,10 +7,8 @@
 #if LOWBIT_HAVE_NEON
 
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 
-#include "../../mode.hpp"
+#include "../kernel_parts.hpp"
 #include "affine.hpp"
 #include "fp.hpp"
 #include "ops.hpp"
@@ -18,33 +16,13 @@
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct neon_kernels {
-#if LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-fp16-bf16";
-#elif LOWBIT_NEON_FP16
-  static constexpr const char* name = "neon-fp16";
-#elif LOWBIT_NEON_BF16
-  static constexpr const char* name = "neon-bf16";
-#else
-  static constexpr const char* name = "neon";
-#endif
+// NEON's only non-temporal store is stnp, a hint Apple cores ignore: results are stored normally.
+struct neon_kernels : neon::affine_groups, neon::fp_groups, regular_stores {
+  static constexpr const char* name = LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16 ? "neon-fp16-bf16"
+                                      : LOWBIT_NEON_FP16                   ? "neon-fp16"
+                                      : LOWBIT_NEON_BF16                   ? "neon-bf16"
+                                                                           : "neon";
   static constexpr std::size_t overread = 16;  // chunk loads may read this many bytes past the codes
-  // NEON's only non-temporal store is stnp, a hint Apple cores ignore; results are stored normally.
-  static constexpr bool has_streaming_stores = false;
-  static constexpr bool streams_directly = false;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { std::memcpy(dst, src, bytes); }
-  static void stream_fence() noexcept {}
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    neon::affine_groups<Bits, GroupSize>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    neon::fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail

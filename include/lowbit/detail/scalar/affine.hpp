@@ -18,25 +18,28 @@
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-// Groups [0, groups) one element at a time, straight from the rule in numeric.hpp.
-template <int Bits, int GroupSize, class S, class O>
-void scalar_affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                          std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
-    const S scale = scales[g];
-    const S bias = biases[g];
-    for (int i = 0; i < GroupSize; ++i) {
-      out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
+// The affine part of the scalar kernel set: groups one element at a time, straight from the rule in
+// numeric.hpp.
+struct scalar_affine {
+  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
+  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
+                         std::size_t groups) noexcept {
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    for (std::size_t g = 0; g < groups; ++g, wq += words, out += GroupSize) {
+      const S scale = scales[g];
+      const S bias = biases[g];
+      for (int i = 0; i < GroupSize; ++i) {
+        out[i] = convert<O>(affine_value(scale, bias, format::code_at(wq, static_cast<std::size_t>(i), Bits)));
+      }
     }
   }
-}
+};
 
 // The SIMD backends' way out for a group whose scale or bias is not finite: the reference, kept out of
 // line so that the rare case does not weigh on the vector loop.
 template <int Bits, int GroupSize, class S, class O>
 LOWBIT_NOINLINE void dequantize_special_group(const std::uint32_t* wq, const S* scale, const S* bias, O* out) noexcept {
-  scalar_affine_groups<Bits, GroupSize>(wq, scale, bias, out, 1);
+  scalar_affine::dequantize<Bits, GroupSize>(wq, scale, bias, out, 1);
 }
 
 // MLX's CPU affine quantization, group by group, in float32 (mlx/backend/cpu/quantized.cpp):

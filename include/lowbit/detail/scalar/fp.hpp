@@ -42,18 +42,20 @@ void scalar_fp_group(const std::uint32_t* words, float sf, O* out) noexcept {
   }
 }
 
-// Groups [0, groups) of mode M. Global: nvfp4 with a global scale, whose decode factor is `decode`
-// (fp::global_decode); otherwise decode is unused.
-template <mode M, bool Global, class O>
-void scalar_fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr std::size_t words = static_cast<std::size_t>(group_size * mode_bits(M) / 32);
-  for (std::size_t g = 0; g < groups; ++g, wq += words, out += group_size) {
-    const float sf = Global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, O>(scales[g]);
-    scalar_fp_group<M>(wq, sf, out);
+// The fp part of the scalar kernel set: groups of mode M one element at a time. Global: nvfp4 with a global
+// scale, whose decode factor is `decode` (fp::global_decode); otherwise decode is unused.
+struct scalar_fp {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    constexpr std::size_t group_size = mode_group_size(M), words = group_size * mode_bits(M) / 32;
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::uint8_t code = scales[g];
+      const float sf = Global ? fp::global_scale_factor(code, decode) : fp::scale_factor<M, O>(code);
+      scalar_fp_group<M>(wq + g * words, sf, out + g * group_size);
+    }
   }
-}
+};
 
 // MLX's fp quantize (mlx/core/ops.cpp, fp_quantize; checked bit for bit against every golden file), per
 // group of the input type T, every step in T unless said otherwise:

@@ -23,7 +23,7 @@
 
 #include "../../format.hpp"
 #include "../../types.hpp"
-#include "../scalar/affine.hpp"
+#include "../kernel_parts.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -214,100 +214,78 @@ struct byte_tables {
   }
 };
 
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using S = typename Rule::scale_type;
-  if constexpr (byte_lookups<Bits, S, O>) {
-    constexpr bool float_out = std::is_same<O, float>::value;
-    const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 32; ++c) {
-      if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
-      else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
-      else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
-    }
-  } else if constexpr (!per_element<Bits, S, O>) {
-    const table<Bits> lut = table<Bits>::template make<O>(rule);
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; c += 2) {
-      const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
-      const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, a);
-        store<Stream>(out + 8 * c + 8, b);
-      } else {  // 16 values: pack the two halves of each lane pair, then restore the order
-        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
-        store<Stream>(out + 8 * c, packed);
-      }
-    }
-  } else if constexpr (std::is_same<O, bfloat16>::value) {
-    // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
-    // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
-    // 8 in order takes a shift, a pack and a lane permute.
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 16; ++c) {
-      const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
-      const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
-      store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
-    }
-  } else {
-    LOWBIT_UNROLL
-    for (int c = 0; c < GroupSize / 8; ++c) {
-      const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
-      if constexpr (std::is_same<O, float>::value) {
-        store<Stream>(out + 8 * c, rule.value_float(q));
-      } else {
-        store<Stream>(out + 8 * c, rule.template value_words<O>(q));
-      }
-    }
-  }
-}
 
-// n groups of finite scales and biases (as floats), with one rule type for all: the loop has no call, so
-// the constant vectors can stay in registers.
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                       std::size_t n) noexcept {
-  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-  for (std::size_t i = 0; i < n; ++i) {
-    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-  }
-}
-
-// Groups [0, groups), 8 at a time: their scales and biases are widened to float together. A group whose
-// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  alignas(32) float scale[8], bias[8];
-  for (std::size_t first = 0; first < groups; first += 8) {
-    const std::size_t n = groups - first < 8 ? groups - first : 8;
-    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
-    if (finite == (1u << n) - 1) {
-      const std::uint8_t* batch_codes = codes + first * words * 4;
-      O* batch_out = out + first * GroupSize;
-      if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
-        if (normal_products<Bits, S>(scale) == 0xffu) {
-          finite_batch<Bits, GroupSize, Stream, affine_rule<S, true>>(batch_codes, scale, bias, batch_out, n);
-          continue;
+// The affine part of the kernel set (kernel_parts.hpp, batched_affine): groups in batches of 8.
+struct batches {
+  // One group of finite scale and bias.
+  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+  static LOWBIT_ALWAYS_INLINE void group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+    using S = typename Rule::scale_type;
+    if constexpr (byte_lookups<Bits, S, O>) {
+      constexpr bool float_out = std::is_same<O, float>::value;
+      const byte_tables lut = byte_tables::make<std::conditional_t<float_out, S, O>>(rule);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 32; ++c) {
+        if constexpr (!float_out) lut.template write<Stream>(codes + 16 * c, out + 32 * c);
+        else if constexpr (std::is_same<S, half>::value) lut.template write_from_half<Stream>(codes + 16 * c, out + 32 * c);
+        else lut.template write_from_bfloat16<Stream>(codes + 16 * c, out + 32 * c);
+      }
+    } else if constexpr (!per_element<Bits, S, O>) {
+      const table<Bits> lut = table<Bits>::template make<O>(rule);
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 8; c += 2) {
+        const __m256i a = lut.lookup(codes_in_dwords<Bits>(codes + c * Bits));
+        const __m256i b = lut.lookup(codes_in_dwords<Bits>(codes + (c + 1) * Bits));
+        if constexpr (std::is_same<O, float>::value) {
+          store<Stream>(out + 8 * c, a);
+          store<Stream>(out + 8 * c + 8, b);
+        } else {  // 16 values: pack the two halves of each lane pair, then restore the order
+          const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+          store<Stream>(out + 8 * c, packed);
         }
       }
-      finite_batch<Bits, GroupSize, Stream, affine_rule<S>>(batch_codes, scale, bias, batch_out, n);
-      continue;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t g = first + i;
-      if (((finite >> i) & 1u) != 0) {
-        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
-                                                  out + g * GroupSize);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    } else if constexpr (std::is_same<O, bfloat16>::value) {
+      // bfloat16 output, 16 at a time: the even and odd elements' values, rounded in the high halves of their
+      // lanes, are joined by one shift and one blend (output 2i low, 2i + 1 high: memory order), where narrowing
+      // 8 in order takes a shift, a pack and a lane permute.
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 16; ++c) {
+        const code_pairs q = codes_in_pairs<Bits>(codes + c * 2 * Bits);
+        const __m256i even = rule.value_bfloat16_rounded(q.even), odd = rule.value_bfloat16_rounded(q.odd);
+        store<Stream>(out + 16 * c, _mm256_blend_epi16(_mm256_srli_epi32(even, 16), odd, 0xaa));
+      }
+    } else {
+      LOWBIT_UNROLL
+      for (int c = 0; c < GroupSize / 8; ++c) {
+        const __m256 q = code_floats<Bits>(codes_in_dwords<Bits>(codes + c * Bits));
+        if constexpr (std::is_same<O, float>::value) {
+          store<Stream>(out + 8 * c, rule.value_float(q));
+        } else {
+          store<Stream>(out + 8 * c, rule.template value_words<O>(q));
+        }
       }
     }
   }
-}
+
+  // n groups of finite scales and biases; products rounded without conversions where every scale admits it.
+  template <int Bits, int GroupSize, bool Stream, class S, class O>
+  static LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                O* out, std::size_t n) noexcept {
+    if constexpr (!std::is_same<S, float>::value) {  // lanes past n hold zeros, which qualify
+      if (normal_products<Bits, S>(scale) == 0xffu) {
+        using rule = affine_rule<S, true>;
+        return batched_affine<batches, 8>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+      }
+    }
+    batched_affine<batches, 8>::finite_groups<Bits, GroupSize, Stream, affine_rule<S>>(codes, scale, bias, out, n);
+  }
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE unsigned widen(const S* p, std::size_t n, float* to) noexcept {
+    return widen_batch(p, n, to);
+  }
+  template <class S>
+  using rule_type = affine_rule<S>;
+};
 
 }  // namespace avx2
 }  // namespace detail

@@ -28,7 +28,6 @@
 #include "../../mode.hpp"
 #include "../../types.hpp"
 #include "../fp_numeric.hpp"
-#include "../scalar/fp.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -40,20 +39,6 @@ LOWBIT_ALWAYS_INLINE __m256 e2m1_high() noexcept {
   return _mm256_setr_ps(-0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
 }
 
-// ---- fp4, float output ---------------------------------------------------------------------------------
-// Codes in 32-bit lanes as unpacked for the affine mode: vpermps uses index bits 0..2; bit 3, moved to the
-// sign for blendv, picks the table of negative values.
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m256 s = _mm256_set1_ps(sf);
-  const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
-  for (int c = 0; c < GroupSize / 8; ++c) {
-    const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
-    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
-                                      _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
-    _mm256_storeu_ps(out + 8 * c, v);
-  }
-}
 
 // ---- fp4, 2-byte output ----------------------------------------------------------------------------------
 // The 16 values as byte planes, each in both 128-bit lanes (vpshufb looks up within a lane).
@@ -98,44 +83,36 @@ LOWBIT_ALWAYS_INLINE void lookup16(const planes& t, const std::uint8_t* p, void*
   _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(lo, hi));
 }
 
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  for (std::size_t g = 0; g < groups; ++g, codes += bytes, out += group_size) {
-    const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-    if (!finite(sf)) {
-      scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes), sf, out);
-    } else if constexpr (std::is_same<O, float>::value) {
-      fp4_group_float<group_size>(codes, sf, out);
-    } else if constexpr (group_size == 32) {
-      lookup32(fp4_planes<O>(sf), codes, out);
-    } else {
-      lookup16(fp4_planes<O>(sf), codes, out);
+
+
+// The fp part of the kernel set (kernel_parts.hpp, per_group_fp): one group of finite scale factor sf.
+struct fp_group {
+  // fp4, float output: codes in 32-bit lanes as unpacked for the affine mode; vpermps uses index bits 0..2,
+  // and bit 3, moved to the sign for blendv, picks the table of negative values.
+  template <int GroupSize>
+  static LOWBIT_ALWAYS_INLINE void fp4_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+    const __m256 s = _mm256_set1_ps(sf);
+    const __m256 lo = _mm256_mul_ps(s, e2m1_low()), hi = _mm256_mul_ps(s, e2m1_high());
+    for (int c = 0; c < GroupSize / 8; ++c) {
+      const __m256i idx = codes_in_dwords<4>(codes + 4 * c);
+      const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx),
+                                        _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+      _mm256_storeu_ps(out + 8 * c, v);
     }
   }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
-LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m256 k256 = _mm256_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      codes += 32, out += 32;
-      continue;
-    }
-    const __m256 sf = _mm256_set1_ps(f);
+  // fp4, 2-byte output: 32 or 16 codes per two vpshufb.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words32(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup32(fp4_planes<O>(sf), codes, out);
+  }
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words16(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup16(fp4_planes<O>(sf), codes, out);
+  }
+  // mxfp8: two conversions of 16 codes each, times sf.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void mxfp8(const std::uint8_t* codes, float f, O* out) noexcept {
+    const __m256 k256 = _mm256_set1_ps(256.0f), sf = _mm256_set1_ps(f);
     for (int c = 0; c < 2; ++c, codes += 16, out += 16) {
       const __m256i h = e4m3_as_half_bits(codes);
       const __m256 a = _mm256_mul_ps(sf, _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), k256));
@@ -148,18 +125,7 @@ void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* 
       }
     }
   }
-}
-
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if constexpr (M == mode::mxfp8) {
-    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
-  } else {
-    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
-  }
-}
+};
 
 }  // namespace avx2
 }  // namespace detail

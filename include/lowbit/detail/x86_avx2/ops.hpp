@@ -106,6 +106,14 @@ LOWBIT_ALWAYS_INLINE code_pairs codes_in_pairs(const std::uint8_t* p) noexcept {
   return {code_floats<Bits>(even), code_floats<Bits>(odd)};
 }
 
+// mxfp8 (E4M3) codes as binary16 bits: the low seven bits shifted left by 7 are a half whose value times 256
+// is the magnitude.
+// 16 E4M3 bytes -> binary16 bits: (b << 8) shifted right arithmetically by one, bit 14 cleared.
+LOWBIT_ALWAYS_INLINE __m256i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(w, 8), 1), _mm256_set1_epi16(static_cast<short>(0xbf80)));
+}
+
 // ---- conversions and roundings ---------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m128i half_bits(__m256 x) noexcept {
   return _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -202,19 +210,15 @@ LOWBIT_ALWAYS_INLINE void store(void* p, __m128i v) noexcept {
   if constexpr (Stream) _mm_stream_si128(static_cast<__m128i*>(p), v);
   else _mm_storeu_si128(static_cast<__m128i*>(p), v);
 }
-// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
-// neither read the destination line first nor evict useful lines for a result far larger than the cache.
-LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  for (std::size_t i = 0; i < bytes; i += 64) {
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + 32),
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + 32)));
+// One 64-byte line copied with non-temporal stores, and the fence that orders them before what follows
+// (kernel_parts.hpp, streaming_stores).
+struct lines {
+  static LOWBIT_ALWAYS_INLINE void stream(unsigned char* d, const unsigned char* s) noexcept {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(d + 32), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32)));
   }
-}
-// Orders the non-temporal stores before anything that follows (another thread reading the result).
-LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+  static LOWBIT_ALWAYS_INLINE void fence() noexcept { _mm_sfence(); }
+};
 
 }  // namespace avx2
 }  // namespace detail

@@ -40,16 +40,10 @@
 #include "../../format.hpp"
 #include "../../types.hpp"
 #include "../numeric.hpp"
-#include "../scalar/affine.hpp"
+#include "../kernel_parts.hpp"
 #include "ops.hpp"
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
-// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -244,91 +238,67 @@ using group_writer = std::conditional_t<per_element<Bits, O>, element_rule<Bits,
                                         std::conditional_t<std::is_same<O, float>::value, float_table<Bits>,
                                                            word_table<Bits, O>>>;
 
-// ---- one group ---------------------------------------------------------------------------------
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void dequantize_group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
-  using writer_type = group_writer<Bits, Rule, O>;
-  using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
-  constexpr int chunks = GroupSize / geometry::codes_per_chunk;
-  constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-  static_assert(chunks % span == 0, "spans tile the group");
-  const writer_type writer(rule);
-  LOWBIT_UNROLL
-  for (int first = 0; first < chunks; first += span) {
-    const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
+
+// The affine part of the kernel set (kernel_parts.hpp, batched_affine): groups in batches of 16.
+struct batches {
+  // One group of finite scale and bias.
+  template <int Bits, int GroupSize, bool Stream, class Rule, class O>
+  static LOWBIT_ALWAYS_INLINE void group(const std::uint8_t* codes, const Rule& rule, O* out) noexcept {
+    using writer_type = group_writer<Bits, Rule, O>;
+    using geometry = chunk_geometry<Bits, writer_type::lane_bytes>;
+    constexpr int chunks = GroupSize / geometry::codes_per_chunk;
+    constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+    static_assert(chunks % span == 0, "spans tile the group");
+    const writer_type writer(rule);
     LOWBIT_UNROLL
-    for (int c = 0; c < span; ++c) {
-      writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
-    }
-  }
-}
-
-// n groups of finite scales and biases, with one rule type for all (so the loop has no call and no branch).
-template <int Bits, int GroupSize, bool Stream, class Rule, class O>
-LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                       std::size_t n) noexcept {
-  constexpr std::size_t bytes = format::words_per_group(Bits, GroupSize) * 4;
-  for (std::size_t i = 0; i < n; ++i) {
-    dequantize_group<Bits, GroupSize, Stream>(codes + i * bytes, Rule(scale[i], bias[i]), out + i * GroupSize);
-  }
-}
-
-// n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
-template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
-LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                            std::size_t n) noexcept {
-  if constexpr (products_from_biased_codes<Bits, O>) {
-    const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
-    if ((biased_products(scale, bias) & all) == all) {
-      return finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts, true>>(codes, scale, bias, out, n);
-    }
-  }
-  finite_batch<Bits, GroupSize, Stream, affine_rule<S, NormalProducts>>(codes, scale, bias, out, n);
-}
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-LOWBIT_ALWAYS_INLINE void admitted_batch(const std::uint8_t* codes, const float* scale, const float* bias, O* out,
-                                         std::size_t n) noexcept {
-  if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
-    if (normal_products<Bits>(scale) == 0xffff) {
-      return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
-    }
-  }
-  with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
-}
-
-// Groups [0, groups), 16 at a time: their scales and biases are widened to float together. A group whose
-// scale or bias is not finite takes the scalar reference (it defines NaN payloads and inf * 0).
-template <int Bits, int GroupSize, bool Stream, class S, class O>
-void affine_groups(const std::uint32_t* wq, const S* scales, const S* biases, O* out, std::size_t groups) noexcept {
-  constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  alignas(64) float scale[16], bias[16];
-  for (std::size_t first = 0; first < groups; first += 16) {
-    const std::size_t n = groups - first < 16 ? groups - first : 16;
-    const unsigned finite = widen_batch(scales + first, n, scale) & widen_batch(biases + first, n, bias);
-    if (finite == (1u << n) - 1) {
-      admitted_batch<Bits, GroupSize, Stream, S>(codes + first * words * 4, scale, bias, out + first * GroupSize, n);
-      continue;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t g = first + i;
-      if (((finite >> i) & 1u) != 0) {
-        dequantize_group<Bits, GroupSize, Stream>(codes + g * words * 4, affine_rule<S>(scale[i], bias[i]),
-                                                  out + g * GroupSize);
-      } else {
-        dequantize_special_group<Bits, GroupSize>(wq + g * words, scales + g, biases + g, out + g * GroupSize);
+    for (int first = 0; first < chunks; first += span) {
+      const chunk_span<Bits, writer_type::lane_bytes, span> unpacked(codes + first * geometry::chunk_bytes);
+      LOWBIT_UNROLL
+      for (int c = 0; c < span; ++c) {
+        writer.template write<Stream>(unpacked.codes(c), out + (first + c) * geometry::codes_per_chunk);
       }
     }
   }
-}
+
+  // n groups of finite scales and biases: the rule's fast paths that all of them admit, chosen once.
+  template <int Bits, int GroupSize, bool Stream, class S, class O>
+  static LOWBIT_ALWAYS_INLINE void finite_batch(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                O* out, std::size_t n) noexcept {
+    if constexpr (std::is_same<S, half>::value) {  // lanes past n hold zeros, which qualify
+      if (normal_products<Bits>(scale) == 0xffff) {
+        return with_biased_codes<Bits, GroupSize, Stream, S, true>(codes, scale, bias, out, n);
+      }
+    }
+    with_biased_codes<Bits, GroupSize, Stream, S, false>(codes, scale, bias, out, n);
+  }
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE unsigned widen(const S* p, std::size_t n, float* to) noexcept {
+    return widen_batch(p, n, to);
+  }
+  template <class S>
+  using rule_type = affine_rule<S>;
+
+ private:
+  template <int Bits, int GroupSize, bool Stream, class S, bool NormalProducts, class O>
+  static LOWBIT_ALWAYS_INLINE void with_biased_codes(const std::uint8_t* codes, const float* scale, const float* bias,
+                                                     O* out, std::size_t n) noexcept {
+    if constexpr (products_from_biased_codes<Bits, O>) {
+      const unsigned all = (1u << n) - 1;  // lanes past n hold zero biases, which do not qualify
+      if ((biased_products(scale, bias) & all) == all) {
+        using rule = affine_rule<S, NormalProducts, true>;
+        return batched_affine<batches, 16>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+      }
+    }
+    using rule = affine_rule<S, NormalProducts>;
+    batched_affine<batches, 16>::finite_groups<Bits, GroupSize, Stream, rule>(codes, scale, bias, out, n);
+  }
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 

@@ -31,16 +31,10 @@
 #include "../../mode.hpp"
 #include "../../types.hpp"
 #include "../fp_numeric.hpp"
-#include "../scalar/fp.hpp"
+#include "../kernel_parts.hpp"
 #include "ops.hpp"
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
-// "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -74,14 +68,6 @@ LOWBIT_ALWAYS_INLINE auto fp4_table(float sf) noexcept {
 }
 
 // float output: 16 elements (8 bytes of codes) per vpermps.
-template <int GroupSize>
-LOWBIT_ALWAYS_INLINE void fp4_group_float(const std::uint8_t* codes, float sf, float* out) noexcept {
-  const __m512 table = fp4_table<float>(sf);
-  for (int c = 0; c < GroupSize / 16; ++c) {
-    const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
-    _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
-  }
-}
 
 // 2-byte output, 32 elements (16 bytes of codes) per vpermw, from a 32-entry table.
 LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m512i offset, void* out) noexcept {
@@ -90,100 +76,77 @@ LOWBIT_ALWAYS_INLINE void lookup32(const std::uint8_t* codes, __m512i table, __m
 }
 
 // nvfp4, 2-byte output: one group of 16 (8 bytes of codes) with a 16-entry table.
-template <class O>
-LOWBIT_ALWAYS_INLINE void lookup16(const std::uint8_t* codes, float sf, O* out) noexcept {
-  const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
-  const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
-}
 
-// Groups whose sf is not finite go to the scalar reference (fp_numeric.hpp, nonfinite_value).
-template <mode M, class O, bool Global>
-void dequantize_fp4(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                    float decode) noexcept {
-  constexpr int group_size = mode_group_size(M);
-  constexpr int bytes = group_size / 2;
-  auto scalar = [&](std::size_t g, float sf) {
-    scalar_fp_group<M>(reinterpret_cast<const std::uint32_t*>(codes + g * bytes), sf, out + g * group_size);
-  };
-  if constexpr (std::is_same<O, float>::value || group_size == 32) {
-    for (std::size_t g = 0; g < groups; ++g) {
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (!finite(sf)) {
-        scalar(g, sf);
-      } else if constexpr (std::is_same<O, float>::value) {
-        fp4_group_float<group_size>(codes + g * bytes, sf, out + g * group_size);
-      } else {  // one group, one vpermw (entries 16..31 are never indexed)
-        lookup32(codes + g * bytes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(),
-                 out + g * group_size);
-      }
-    }
-  } else {  // nvfp4, 2-byte output: two groups per vpermw, the second group's table in entries 16..31
-    const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
-    std::size_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
-      const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
-      if (finite(sf0) && finite(sf1)) {
-        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
-        lookup32(codes + g * bytes, table, second, out + g * group_size);
-      } else {
-        if (finite(sf0)) lookup16(codes + g * bytes, sf0, out + g * group_size); else scalar(g, sf0);
-        if (finite(sf1)) lookup16(codes + (g + 1) * bytes, sf1, out + (g + 1) * group_size); else scalar(g + 1, sf1);
-      }
-    }
-    if (g < groups) {  // the last group alone
-      const float sf = fp::group_factor<M, O, Global>(scales[g], decode);
-      if (finite(sf)) lookup16(codes + g * bytes, sf, out + g * group_size); else scalar(g, sf);
+
+// 32 elements: two conversions of 16 codes each, times sf.
+
+// One group of finite scale factor sf (kernel_parts.hpp, per_group_fp).
+struct fp_group {
+  // fp4, float output: 16 elements (8 bytes of codes) per vpermps.
+  template <int GroupSize>
+  static LOWBIT_ALWAYS_INLINE void fp4_float(const std::uint8_t* codes, float sf, float* out) noexcept {
+    const __m512 table = fp4_table<float>(sf);
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const __m512i idx = _mm512_cvtepu8_epi32(nibbles16(codes + 8 * c));
+      _mm512_storeu_ps(out + 16 * c, _mm512_permutexvar_ps(idx, table));
     }
   }
-}
-
-// ---- mxfp8 ---------------------------------------------------------------------------------------------
-// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
-// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
-LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
-  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
-}
-
-template <class O, bool Global>
-void dequantize_mxfp8(const std::uint8_t* codes, const std::uint8_t* scales, O* out, std::size_t groups,
-                      float decode) noexcept {
-  const __m512 k256 = _mm512_set1_ps(256.0f);
-  for (std::size_t g = 0; g < groups; ++g, codes += 32, out += 32) {
-    const float f = fp::group_factor<mode::mxfp8, O, Global>(scales[g], decode);
-    if (!finite(f)) {
-      scalar_fp_group<mode::mxfp8>(reinterpret_cast<const std::uint32_t*>(codes), f, out);
-      continue;
-    }
-    const __m512 sf = _mm512_set1_ps(f);
+  // fp4, 2-byte output: one group of 32, one vpermw (entries 16..31 are never indexed) ...
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words32(const std::uint8_t* codes, float sf, O* out) noexcept {
+    lookup32(codes, _mm512_castsi256_si512(fp4_table<O>(sf)), _mm512_setzero_si512(), out);
+  }
+  // ... or of 16, with a 16-entry table.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void fp4_words16(const std::uint8_t* codes, float sf, O* out) noexcept {
+    const __m512i idx = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(nibbles16(codes)));
+    const __m512i v = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(fp4_table<O>(sf)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(v));
+  }
+  // mxfp8: 32 elements, two conversions of 16 codes each, times sf.
+  template <class O>
+  static LOWBIT_ALWAYS_INLINE void mxfp8(const std::uint8_t* codes, float f, O* out) noexcept {
+    const __m512 k256 = _mm512_set1_ps(256.0f), sf = _mm512_set1_ps(f);
     const __m512i h = e4m3_as_half_bits(codes);
     const __m512 lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h)), k256);  // exact
     const __m512 hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), k256);
     store<false>(out, narrow<O>(_mm512_mul_ps(sf, lo)));
     store<false>(out + 16, narrow<O>(_mm512_mul_ps(sf, hi)));
   }
-}
+};
 
-// Groups [0, groups) of mode M (Global: nvfp4 with a global scale whose decode factor is `decode`).
-template <mode M, bool Global, class O>
-void fp_groups(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups, float decode) noexcept {
-  const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
-  if constexpr (M == mode::mxfp8) {
-    dequantize_mxfp8<O, Global>(codes, scales, out, groups, decode);
-  } else {
-    dequantize_fp4<M, O, Global>(codes, scales, out, groups, decode);
+// The fp part of the kernel set (kernel_parts.hpp): group by group, except nvfp4 with 2-byte output, where
+// two groups share one vpermw (the second group's table in entries 16..31).
+struct fp_groups {
+  template <mode M, bool Global = false, class O>
+  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
+                            float decode) noexcept {
+    if constexpr (M != mode::nvfp4 || std::is_same<O, float>::value) {
+      per_group_fp<fp_group>::dequantize_fp<M, Global>(wq, scales, out, groups, decode);
+    } else {
+      const auto* codes = reinterpret_cast<const std::uint8_t*>(wq);
+      const __m512i second = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(16), 1);
+      std::size_t g = 0;
+      for (; g + 2 <= groups; g += 2) {
+        const float sf0 = fp::group_factor<M, O, Global>(scales[g], decode);
+        const float sf1 = fp::group_factor<M, O, Global>(scales[g + 1], decode);
+        if (finite(sf0) && finite(sf1)) {
+          const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(fp4_table<O>(sf0)), fp4_table<O>(sf1), 1);
+          lookup32(codes + 8 * g, table, second, out + 16 * g);
+        } else {  // one at a time, the non-finite one through the scalar reference
+          per_group_fp<fp_group>::dequantize_fp<M, Global>(wq + 2 * g, scales + g, out + 16 * g, 2, decode);
+        }
+      }
+      if (g < groups) per_group_fp<fp_group>::dequantize_fp<M, Global>(wq + 2 * g, scales + g, out + 16 * g, 1, decode);
+    }
   }
-}
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 

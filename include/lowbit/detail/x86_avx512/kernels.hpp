@@ -7,9 +7,8 @@
 #if LOWBIT_HAVE_AVX512
 
 #include <cstddef>
-#include <cstdint>
 
-#include "../../mode.hpp"
+#include "../kernel_parts.hpp"
 #include "affine.hpp"
 #include "fp.hpp"
 #include "ops.hpp"
@@ -17,28 +16,9 @@
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx512_kernels {
-#if LOWBIT_AVX512_VBMI
-  static constexpr const char* name = "avx512-vbmi";
-#else
-  static constexpr const char* name = "avx512";
-#endif
+struct avx512_kernels : batched_affine<avx512::batches, 16>, avx512::fp_groups, streaming_stores<avx512::lines> {
+  static constexpr const char* name = LOWBIT_AVX512_VBMI ? "avx512-vbmi" : "avx512";
   static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
-  static constexpr bool has_streaming_stores = true;
-  static constexpr bool streams_directly = true;
-  static void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept { avx512::stream_lines(dst, src, bytes); }
-  static void stream_fence() noexcept { avx512::stream_fence(); }
-
-  template <int Bits, int GroupSize, bool Stream = false, class S, class O>
-  static void dequantize(const std::uint32_t* wq, const S* scales, const S* biases, O* out,
-                         std::size_t groups) noexcept {
-    avx512::affine_groups<Bits, GroupSize, Stream>(wq, scales, biases, out, groups);
-  }
-  template <mode M, bool Global = false, class O>
-  static void dequantize_fp(const std::uint32_t* wq, const std::uint8_t* scales, O* out, std::size_t groups,
-                            float decode) noexcept {
-    avx512::fp_groups<M, Global>(wq, scales, out, groups, decode);
-  }
 };
 
 }  // namespace detail

@@ -20,13 +20,7 @@
 #include "../../format.hpp"
 #include "../../types.hpp"
 
-// GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports
-// as "may be used uninitialized" inside the intrinsic headers (GCC bug 105593). Nothing is uninitialized.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
@@ -232,6 +226,15 @@ using chunk_span = std::conditional_t<
 #endif
     >;
 
+// mxfp8 (E4M3) codes as binary16 bits: the low seven bits shifted left by 7 are a half whose value times 256
+// is the magnitude.
+// 32 E4M3 bytes -> binary16 bits (sign to bit 15, the low seven bits to bits 7..13): (b << 8) shifted right
+// arithmetically by one puts the sign in bits 15 and 14; clearing bit 14 leaves the half.
+LOWBIT_ALWAYS_INLINE __m512i e4m3_as_half_bits(const std::uint8_t* p) noexcept {
+  const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(w, 8), 1), _mm512_set1_epi16(static_cast<short>(0xbf80)));
+}
+
 // ---- conversions and roundings ---------------------------------------------------------------------
 LOWBIT_ALWAYS_INLINE __m256i half_bits(__m512 x) noexcept {
   return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -322,23 +325,20 @@ LOWBIT_ALWAYS_INLINE void store(O* p, __m256i v) noexcept {
   if constexpr (Stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
   else _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
 }
-// Copies whole cache lines to a 64-byte aligned dst (bytes a multiple of 64) with non-temporal stores: they
-// neither read the destination line first nor evict useful lines for a result far larger than the cache.
-LOWBIT_ALWAYS_INLINE void stream_lines(void* dst, const void* src, std::size_t bytes) noexcept {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  for (std::size_t i = 0; i < bytes; i += 64) _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
-}
-// Orders the non-temporal stores before anything that follows (another thread reading the result).
-LOWBIT_ALWAYS_INLINE void stream_fence() noexcept { _mm_sfence(); }
+// One 64-byte line copied with non-temporal stores, and the fence that orders them before what follows
+// (kernel_parts.hpp, streaming_stores).
+struct lines {
+  static LOWBIT_ALWAYS_INLINE void stream(unsigned char* d, const unsigned char* s) noexcept {
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(d), _mm512_loadu_si512(s));
+  }
+  static LOWBIT_ALWAYS_INLINE void fence() noexcept { _mm_sfence(); }
+};
 
 }  // namespace avx512
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_HAVE_AVX512
 
