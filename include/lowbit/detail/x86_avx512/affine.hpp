@@ -155,28 +155,23 @@ LOWBIT_ALWAYS_INLINE __m512 table_codes(int first) noexcept {
 // Each writer is made once per group from its rule, and turns chunks of codes (in lanes of lane_bytes) into
 // output vectors.
 
-// Float output, Bits <= 6: a table of the 2^Bits float values; 16 codes in 32-bit lanes index it.
+// Float output, Bits <= 5: a table of the 2^Bits float values; 16 codes in 32-bit lanes index it.
 template <int Bits>
 struct float_table {
+  static_assert(Bits <= 5, "6-bit float output is computed per element (per_element)");
   static constexpr int lane_bytes = 4;
-  // Values of codes 0-15, 16-31, 32-47, 48-63; those Bits does not use are never computed. Named members,
-  // not an array, so that compilers keep them in registers (GCC kept an array on the stack).
-  __m512 t0, t1, t2, t3;
+  // Values of codes 0-15 and 16-31 (the second only for 5 bits). Named members, not an array, so that
+  // compilers keep them in registers (GCC kept an array on the stack).
+  __m512 t0, t1;
   template <class Rule>
   LOWBIT_ALWAYS_INLINE explicit float_table(const Rule& rule) noexcept
       : t0(rule.template value<float>(table_codes<Bits>(0))),
-        t1(Bits >= 5 ? rule.template value<float>(table_codes<Bits>(16)) : t0),
-        t2(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(32)) : t0),
-        t3(Bits >= 6 ? rule.template value<float>(table_codes<Bits>(48)) : t0) {}
+        t1(Bits == 5 ? rule.template value<float>(table_codes<Bits>(16)) : t0) {}
   LOWBIT_ALWAYS_INLINE __m512 lookup(__m512i codes) const noexcept {
     if constexpr (Bits <= 4) {
       return _mm512_permutexvar_ps(codes, t0);  // index bits 0..3
-    } else if constexpr (Bits == 5) {
-      return _mm512_permutex2var_ps(t0, codes, t1);  // index bits 0..4
     } else {
-      const __m512 lo = _mm512_permutex2var_ps(t0, codes, t1);
-      const __m512 hi = _mm512_permutex2var_ps(t2, codes, t3);
-      return _mm512_mask_blend_ps(_mm512_test_epi32_mask(codes, _mm512_set1_epi32(32)), lo, hi);  // bit 5
+      return _mm512_permutex2var_ps(t0, codes, t1);  // index bits 0..4
     }
   }
   template <bool Stream>
