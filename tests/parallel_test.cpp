@@ -101,6 +101,49 @@ TEST(Parallel, CallersExecutorGetsTasksCoveringTheMatrix) {
   EXPECT_TRUE(bit_equal(got, want, "executor with reversed single-index tasks"));
 }
 
+// The floating-point modes take the same options: threads and an executor of the caller's give the plain
+// call's bits (bits and group_size in the options are not the fp modes' business).
+template <class O>
+void check_fp_threads(lowbit::mode m, const float* global_scale) {
+  const std::size_t rows = 37, cols = 2048;
+  random_source rs(static_cast<std::uint64_t>(m) + 5);
+  const auto wq = rs.words(rows * cols * static_cast<std::size_t>(lowbit::mode_bits(m)) / 32);
+  std::vector<std::uint8_t> scales(rows * cols / static_cast<std::size_t>(lowbit::mode_group_size(m)));
+  for (std::size_t g = 0; g < scales.size(); ++g) scales[g] = static_cast<std::uint8_t>(rs.engine() % 20 + 115);
+  scales[3] = 255;  // a non-finite group: the scalar reference inside a split
+  std::vector<O> want(rows * cols);
+  lowbit::dequantize(m, wq.data(), scales.data(), want.data(), rows, cols, global_scale);
+  const std::string mode = lowbit::mode_name(m) + std::string(" -> ") + lowbit::detail::type_name<O>();
+  for (unsigned threads : {2u, 3u}) {
+    lowbit::options opt;
+    opt.threads = threads;
+    opt.bits = 7;  // not used
+    std::vector<O> got(rows * cols);
+    lowbit::dequantize(m, wq.data(), scales.data(), got.data(), rows, cols, opt, global_scale);
+    EXPECT_TRUE(bit_equal(got, want, mode + ", threads " + std::to_string(threads)));
+  }
+  std::atomic<std::size_t> tasks{0};
+  lowbit::options opt;
+  opt.executor = [&](std::size_t count, const std::function<void(std::size_t, std::size_t)>& task) {
+    std::vector<std::future<void>> pending;
+    for (std::size_t i = count; i-- > 0;) pending.push_back(std::async(std::launch::async, [&, i] { task(i, i + 1); ++tasks; }));
+    for (auto& p : pending) p.get();
+  };
+  std::vector<O> got(rows * cols);
+  lowbit::dequantize(m, wq.data(), scales.data(), got.data(), rows, cols, opt, global_scale);
+  EXPECT_GT(tasks.load(), 1u) << mode;
+  EXPECT_TRUE(bit_equal(got, want, mode + ", executor"));
+}
+
+TEST(Parallel, FpModesWithThreadsAndExecutorsAreBitIdentical) {
+  const float g = 3.5f;
+  check_fp_threads<float>(lowbit::mode::mxfp4, nullptr);
+  check_fp_threads<lowbit::half>(lowbit::mode::mxfp4, nullptr);
+  check_fp_threads<lowbit::bfloat16>(lowbit::mode::nvfp4, nullptr);
+  check_fp_threads<float>(lowbit::mode::nvfp4, &g);
+  check_fp_threads<lowbit::half>(lowbit::mode::mxfp8, nullptr);
+}
+
 TEST(Parallel, OptionsAreValidatedLikeArguments) {
   std::vector<float> s(2, 1.0f), b(2, 0.0f), out(128, 3.0f);
   std::vector<std::uint32_t> wq(16);
