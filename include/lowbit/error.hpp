@@ -136,6 +136,36 @@ inline void check_fp_call(const char* function, mode m, std::size_t rows, std::s
   check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
 }
 
+// One array of a quantized matmul, `what` (e.g. "x (M x K)") of rows x cols elements of `bytes` bytes: its
+// size fits in size_t, and its pointers are not null unless it is empty.
+inline void check_matmul_array(const char* function, const char* what, std::size_t rows, std::size_t cols,
+                               std::size_t bytes, std::initializer_list<named_pointer> pointers) {
+  if (rows == 0 || cols == 0) return;
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  if (rows > max / cols || rows * cols > max / bytes) {
+    fail(function, std::string(what) + " = " + std::to_string(rows) + " x " + std::to_string(cols) +
+                       " overflows size_t");
+  }
+  for (const named_pointer& p : pointers) {
+    if (p.second == nullptr) {
+      fail(function, std::string(p.first) + " is null but " + what + " = " + std::to_string(rows) + " x " +
+                         std::to_string(cols) + " is not empty");
+    }
+  }
+}
+
+// The shapes of a quantized matmul: x is M x K, the weight N x K (transpose) or K x N, y M x N; the
+// weight's last dimension is quantized in groups of group_size.
+inline void check_matmul_shape(const char* function, std::size_t M, std::size_t N, std::size_t K, bool transpose,
+                               int group_size) {
+  const std::size_t quantized = transpose ? K : N;
+  if (quantized % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, std::string(transpose ? "K " : "N ") + std::to_string(quantized) +
+                       " (the quantized dimension) is not a multiple of group_size " + std::to_string(group_size));
+  }
+  (void)M;
+}
+
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 

@@ -49,7 +49,8 @@
 #include "detail/driver.hpp"
 #include "error.hpp"
 #include "format.hpp"
-#include "fp.hpp"  // the floating-point modes: mxfp4, nvfp4, mxfp8
+#include "fp.hpp"      // the floating-point modes: mxfp4, nvfp4, mxfp8
+#include "matmul.hpp"  // quantized_matmul
 #include "parallel.hpp"
 #include "types.hpp"
 

@@ -13,24 +13,29 @@
 //   lowbit/detail/scalar/affine.hpp
 //   lowbit/detail/scalar/fp.hpp
 //   lowbit/detail/kernel_parts.hpp
+//   lowbit/detail/matmul.hpp
 //   lowbit/detail/arm_neon/ops.hpp
 //   lowbit/detail/arm_neon/affine.hpp
 //   lowbit/detail/arm_neon/fp.hpp
+//   lowbit/detail/arm_neon/matmul.hpp
 //   lowbit/detail/arm_neon/kernels.hpp
 //   lowbit/detail/scalar/kernels.hpp
 //   lowbit/detail/x86_avx2/ops.hpp
 //   lowbit/detail/x86_avx2/affine.hpp
 //   lowbit/detail/x86_avx2/fp.hpp
+//   lowbit/detail/x86_avx2/matmul.hpp
 //   lowbit/detail/x86_avx2/kernels.hpp
 //   lowbit/detail/x86_avx512/ops.hpp
 //   lowbit/detail/x86_avx512/affine.hpp
 //   lowbit/detail/x86_avx512/fp.hpp
+//   lowbit/detail/x86_avx512/matmul.hpp
 //   lowbit/detail/x86_avx512/kernels.hpp
 //   lowbit/detail/backends.hpp
 //   lowbit/error.hpp
 //   lowbit/parallel.hpp
 //   lowbit/detail/driver.hpp
 //   lowbit/fp.hpp
+//   lowbit/matmul.hpp
 //   lowbit/lowbit.hpp
 #pragma once
 
@@ -1223,6 +1228,211 @@ LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_DETAIL_KERNEL_PARTS_HPP
 
+// ======== lowbit/detail/matmul.hpp ========================================================================
+
+// lowbit/detail/matmul.hpp — quantized matmul inside a kernel set: what a kernel is handed, the scalar
+// reference, and the accumulating loop every SIMD kernel set builds from its float lanes.
+//
+// Every weight is w = a * v + c for its group's factors (a, c) and its value v: affine a = s, c = b, v = q;
+// fp modes a = the scale factor sf, c = 0, v = the E2M1 or E4M3 element. All arithmetic is float32, so the
+// error stays within SPEC-style bound docs/format.md states for quantized_matmul. Two products serve every
+// layout:
+//   transpose (W is N x K, y = x W^T): y[m][n] = sum_g a_g * (sum_i v_i x[m][gi]) + c_g * sum_i x[m][gi],
+//     the group sums of x computed once per call (xsum) and shared by all N outputs;
+//   not transposed (W is K x N, y = x W): y[m][n] += (x[m][k] a) v + x[m][k] c, row k of W at a time.
+#ifndef LOWBIT_DETAIL_MATMUL_HPP
+#define LOWBIT_DETAIL_MATMUL_HPP
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+
+// What a matmul kernel is handed: x as float (M x K, row-major), the group sums of x (M x K / group size;
+// transpose only), and y as float (M x N, row-major).
+struct matmul_problem {
+  const float* x;
+  const float* xsum;
+  float* y;
+  std::size_t M, N, K;
+};
+
+// The weights of the affine mode: factors (s, b), values the codes.
+template <int Bits, int GroupSize, class S>
+struct affine_weights {
+  static constexpr int group_size = GroupSize;
+  static constexpr int bits = Bits;
+  static constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+  const S* scales;
+  const S* biases;
+  affine_weights at(std::size_t g) const noexcept { return {scales + g, biases + g}; }  // from group g on
+  LOWBIT_ALWAYS_INLINE float a(std::size_t g) const noexcept { return static_cast<float>(scales[g]); }
+  LOWBIT_ALWAYS_INLINE float c(std::size_t g) const noexcept { return static_cast<float>(biases[g]); }
+  LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return static_cast<float>(code); }
+};
+
+// The weights of an fp mode: factor the scale factor (as dequantize computes it in float32), no bias,
+// values the E2M1 or E4M3 elements.
+template <mode M, bool Global>
+struct fp_weights {
+  static constexpr int group_size = mode_group_size(M);
+  static constexpr int bits = mode_bits(M);
+  static constexpr std::size_t words = static_cast<std::size_t>(mode_group_size(M) * mode_bits(M) / 32);
+  const std::uint8_t* scales;
+  float decode;
+  fp_weights at(std::size_t g) const noexcept { return {scales + g, decode}; }  // from group g on
+  LOWBIT_ALWAYS_INLINE float a(std::size_t g) const noexcept {
+    return Global ? fp::global_scale_factor(scales[g], decode) : fp::scale_factor<M, float>(scales[g]);
+  }
+  LOWBIT_ALWAYS_INLINE float c(std::size_t) const noexcept { return 0.0f; }
+  LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return fp_element<M>(code); }
+};
+
+// A group's values as floats, from its codes.
+template <class Weights>
+LOWBIT_ALWAYS_INLINE void group_values(const Weights& w, const std::uint32_t* codes, float* v) noexcept {
+  for (int i = 0; i < Weights::group_size; ++i) {
+    v[i] = w.value(format::code_at(codes, static_cast<std::size_t>(i), Weights::bits));
+  }
+}
+
+// The matmul part of the scalar kernel set, and what the SIMD sets have no kernel of their own for. The
+// `rows` rows of a transposed W from row `first` (wq and w start at that row; y's column `first`), or the
+// `count` groups along N from group `first` of every row of a W that is not transposed (wq and w start at
+// that group of row 0; y's columns from first * group size).
+struct scalar_matmul {
+  template <class Weights>
+  static void matmul_rows(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                          std::size_t rows) noexcept {
+    constexpr int gs = Weights::group_size;
+    const std::size_t groups = p.K / gs;
+    float v[gs];
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t m = 0; m < p.M; ++m) p.y[m * p.N + first + r] = 0.0f;
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t group = r * groups + g;
+        group_values(w, wq + group * Weights::words, v);
+        const float a = w.a(group), c = w.c(group);
+        for (std::size_t m = 0; m < p.M; ++m) {
+          const float* x = p.x + m * p.K + g * gs;
+          float dot = 0.0f;
+          for (int i = 0; i < gs; ++i) dot += v[i] * x[i];
+          p.y[m * p.N + first + r] += a * dot + c * p.xsum[m * groups + g];
+        }
+      }
+    }
+  }
+
+  template <class Weights>
+  static void matmul_columns(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                             std::size_t count) noexcept {
+    constexpr int gs = Weights::group_size;
+    const std::size_t groups = p.N / gs;  // per row of W
+    float v[gs];
+    for (std::size_t m = 0; m < p.M; ++m) {
+      for (std::size_t j = 0; j < count * gs; ++j) p.y[m * p.N + first * gs + j] = 0.0f;
+    }
+    for (std::size_t k = 0; k < p.K; ++k) {
+      for (std::size_t g = 0; g < count; ++g) {
+        const std::size_t group = k * groups + g;
+        group_values(w, wq + group * Weights::words, v);
+        const float a = w.a(group), c = w.c(group);
+        for (std::size_t m = 0; m < p.M; ++m) {
+          const float xk = p.x[m * p.K + k], xa = xk * a, xc = xk * c;
+          float* y = p.y + m * p.N + (first + g) * gs;
+          for (int i = 0; i < gs; ++i) y[i] += xa * v[i] + xc;
+        }
+      }
+    }
+  }
+};
+
+// The transposed product on an instruction set's float lanes (Lanes: vec, width, partials, zero, load,
+// set1, add, fma, sum, widen(values, n, floats), and codes<Bits, GroupSize>(bytes, f), which calls f(i, q) with the codes of lanes i * width ... as
+// floats, in order). Per group, the products with x accumulate in float lanes and are scaled once
+// (a * acc); the bias is folded as c * xsum. Blocks of 4, 2 or 1 rows of x share each unpacked vector of
+// codes. A row's group factors are widened to float first, up to `chunk` groups at a time, so that the
+// loop over codes is compiled once per bit width and group size, whatever the scale type. The fp modes
+// take the scalar loop.
+template <class Lanes>
+struct lane_matmul : scalar_matmul {
+  using scalar_matmul::matmul_rows;
+
+  template <int Bits, int GroupSize, class S>
+  static void matmul_rows(const affine_weights<Bits, GroupSize, S>& w, const std::uint32_t* wq,
+                          const matmul_problem& p, std::size_t first, std::size_t rows) noexcept {
+    constexpr std::size_t chunk = 64, words = format::words_per_group(Bits, GroupSize);
+    const std::size_t groups = p.K / GroupSize;
+    alignas(64) float a[chunk], c[chunk];
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t g0 = 0; g0 < groups; g0 += chunk) {
+        const std::size_t n = groups - g0 < chunk ? groups - g0 : chunk, group = r * groups + g0;
+        Lanes::widen(w.scales + group, n, a);
+        Lanes::widen(w.biases + group, n, c);
+        row_groups<Bits, GroupSize>(wq + group * words, a, c, n, p, g0, first + r);
+      }
+    }
+  }
+
+ private:
+  // Groups [g0, g0 + n) of one row of W (codes from `codes`, factors a and c) into column `column` of y,
+  // which they start (g0 == 0) or add to.
+  template <int Bits, int GroupSize>
+  static void row_groups(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
+                         const matmul_problem& p, std::size_t g0, std::size_t column) noexcept {
+    std::size_t m = 0;
+    for (; m + 4 <= p.M; m += 4) block<4, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
+    if (m + 2 <= p.M) block<2, Bits, GroupSize>(codes, a, c, n, p, g0, column, m), m += 2;
+    if (m < p.M) block<1, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
+  }
+
+  template <int MB, int Bits, int GroupSize>
+  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
+                                         const matmul_problem& p, std::size_t g0, std::size_t column,
+                                         std::size_t m0) noexcept {
+    using vec = typename Lanes::vec;
+    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
+    const std::size_t groups = p.K / GroupSize;
+    vec total[MB];
+    float bias[MB];
+    for (int j = 0; j < MB; ++j) total[j] = Lanes::zero(), bias[j] = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* x = p.x + m0 * p.K + (g0 + i) * GroupSize;
+      // Partial sums in P registers per row, so that consecutive FMAs do not wait for each other.
+      constexpr int vectors = GroupSize / Lanes::width, P = Lanes::partials < vectors ? Lanes::partials : vectors;
+      vec acc[MB][P];
+      for (int j = 0; j < MB; ++j) {
+        for (int k = 0; k < P; ++k) acc[j][k] = Lanes::zero();
+      }
+      Lanes::template codes<Bits, GroupSize>(reinterpret_cast<const std::uint8_t*>(codes + i * words),
+                                             [&](int v, vec q) {
+                                               for (int j = 0; j < MB; ++j) {
+                                                 const vec xj = Lanes::load(x + j * p.K + v * Lanes::width);
+                                                 acc[j][v % P] = Lanes::fma(q, xj, acc[j][v % P]);
+                                               }
+                                             });
+      const vec ai = Lanes::set1(a[i]);
+      for (int j = 0; j < MB; ++j) {
+        for (int k = 1; k < P; ++k) acc[j][0] = Lanes::add(acc[j][0], acc[j][k]);
+        total[j] = Lanes::fma(ai, acc[j][0], total[j]);
+        bias[j] += c[i] * p.xsum[(m0 + j) * groups + g0 + i];
+      }
+    }
+    for (int j = 0; j < MB; ++j) {
+      float& y = p.y[(m0 + j) * p.N + column];
+      const float part = Lanes::sum(total[j]) + bias[j];
+      y = g0 == 0 ? part : y + part;
+    }
+  }
+};
+
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_DETAIL_MATMUL_HPP
+
 // ======== lowbit/detail/arm_neon/ops.hpp ==================================================================
 
 // lowbit/detail/arm_neon/ops.hpp — the NEON (aarch64) primitives every kernel is built from: code unpacking
@@ -1905,6 +2115,64 @@ LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_DETAIL_ARM_NEON_FP_HPP
 
+// ======== lowbit/detail/arm_neon/matmul.hpp ===============================================================
+
+// lowbit/detail/arm_neon/matmul.hpp — quantized matmul on NEON: codes unpacked into bytes as dequantize
+// unpacks them, widened to float lanes and accumulated with fmla (detail/matmul.hpp, lane_matmul).
+#ifndef LOWBIT_DETAIL_ARM_NEON_MATMUL_HPP
+#define LOWBIT_DETAIL_ARM_NEON_MATMUL_HPP
+
+
+#if LOWBIT_HAVE_NEON
+
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace neon {
+
+struct matmul_lanes {
+  using vec = float32x4_t;
+  static constexpr int width = 4;
+  static constexpr int partials = 4;
+  static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return vdupq_n_f32(0.0f); }
+  static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return vld1q_f32(p); }
+  static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return vdupq_n_f32(a); }
+  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return vaddq_f32(a, b); }
+  static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return vfmaq_f32(c, a, b); }
+  // Scales or biases as floats.
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE void widen(const S* p, std::size_t n, float* to) noexcept {
+    for (std::size_t i = 0; i < n; ++i) vst1q_lane_f32(to + i, broadcast(p[i]), 0);
+  }
+  static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return vaddvq_f32(v); }
+
+  // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per float vector.
+  template <int Bits, int GroupSize, class F>
+  static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
+    for (int c = 0; c < GroupSize / 16; ++c) {
+      const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
+      const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);
+      f(4 * c, vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))));
+      f(4 * c + 1, vcvtq_f32_u32(vmovl_high_u16(lo)));
+      f(4 * c + 2, vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))));
+      f(4 * c + 3, vcvtq_f32_u32(vmovl_high_u16(hi)));
+    }
+  }
+};
+
+}  // namespace neon
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_NEON
+
+#endif  // LOWBIT_DETAIL_ARM_NEON_MATMUL_HPP
+
 // ======== lowbit/detail/arm_neon/kernels.hpp ==============================================================
 
 // lowbit/detail/arm_neon/kernels.hpp — the NEON kernel set (the interface: detail/backends.hpp).
@@ -1921,7 +2189,8 @@ LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
 // NEON's only non-temporal store is stnp, a hint Apple cores ignore: results are stored normally.
-struct neon_kernels : neon::affine_groups, neon::fp_groups, regular_stores {
+struct neon_kernels : neon::affine_groups, neon::fp_groups, regular_stores,
+                      lane_matmul<neon::matmul_lanes> {
   static constexpr const char* name = LOWBIT_NEON_FP16 && LOWBIT_NEON_BF16 ? "neon-fp16-bf16"
                                       : LOWBIT_NEON_FP16                   ? "neon-fp16"
                                       : LOWBIT_NEON_BF16                   ? "neon-bf16"
@@ -1949,7 +2218,8 @@ LOWBIT_END_NAMESPACE
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct scalar_kernels : scalar_affine, scalar_fp, regular_stores {  // portable C++ has no streaming stores
+// Portable C++ has no streaming stores.
+struct scalar_kernels : scalar_affine, scalar_fp, regular_stores, scalar_matmul {
   static constexpr const char* name = "scalar";
   static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
 };
@@ -2615,6 +2885,67 @@ LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_DETAIL_X86_AVX2_FP_HPP
 
+// ======== lowbit/detail/x86_avx2/matmul.hpp ===============================================================
+
+// lowbit/detail/x86_avx2/matmul.hpp — quantized matmul on AVX2: codes unpacked into float lanes as
+// dequantize unpacks them, accumulated with FMAs where the target has them (detail/matmul.hpp, lane_matmul).
+#ifndef LOWBIT_DETAIL_X86_AVX2_MATMUL_HPP
+#define LOWBIT_DETAIL_X86_AVX2_MATMUL_HPP
+
+
+#if LOWBIT_HAVE_AVX2
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx2 {
+
+struct matmul_lanes {
+  using vec = __m256;
+  static constexpr int width = 8;
+  static constexpr int partials = 2;
+  static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm256_setzero_ps(); }
+  static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm256_loadu_ps(p); }
+  static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm256_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm256_add_ps(a, b); }
+  // n <= 64 scales or biases as floats.
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE void widen(const S* p, std::size_t n, float* to) noexcept {
+    for (std::size_t i = 0; i < n; i += 8) widen_batch(p + i, n - i < 8 ? n - i : 8, to + i);
+  }
+  static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept {
+#if defined(__FMA__)
+    return _mm256_fmadd_ps(a, b, c);
+#else
+    return _mm256_add_ps(_mm256_mul_ps(a, b), c);
+#endif
+  }
+  static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept {
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+  }
+
+  // The group's codes, 8 at a time in 32-bit lanes (codes_in_dwords may read 8 bytes past them).
+  template <int Bits, int GroupSize, class F>
+  static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
+    for (int c = 0; c < GroupSize / 8; ++c) f(c, code_floats<Bits>(codes_in_dwords<Bits>(p + c * Bits)));
+  }
+};
+
+}  // namespace avx2
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_HAVE_AVX2
+
+#endif  // LOWBIT_DETAIL_X86_AVX2_MATMUL_HPP
+
 // ======== lowbit/detail/x86_avx2/kernels.hpp ==============================================================
 
 // lowbit/detail/x86_avx2/kernels.hpp — the AVX2 + F16C kernel set (the interface: detail/backends.hpp).
@@ -2630,7 +2961,10 @@ LOWBIT_END_NAMESPACE
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx2_kernels : batched_affine<avx2::batches, 8>, per_group_fp<avx2::fp_group>, streaming_stores<avx2::lines> {
+struct avx2_kernels : batched_affine<avx2::batches, 8>,
+                      per_group_fp<avx2::fp_group>,
+                      streaming_stores<avx2::lines>,
+                      lane_matmul<avx2::matmul_lanes> {
   static constexpr const char* name = "avx2";
   static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
 };
@@ -3434,6 +3768,71 @@ LOWBIT_AVX512_WARNINGS_ON
 
 #endif  // LOWBIT_DETAIL_X86_AVX512_FP_HPP
 
+// ======== lowbit/detail/x86_avx512/matmul.hpp =============================================================
+
+// lowbit/detail/x86_avx512/matmul.hpp — quantized matmul on AVX-512: codes unpacked into float lanes as
+// dequantize unpacks them, accumulated with FMAs (detail/matmul.hpp, lane_matmul).
+#ifndef LOWBIT_DETAIL_X86_AVX512_MATMUL_HPP
+#define LOWBIT_DETAIL_X86_AVX512_MATMUL_HPP
+
+
+#if LOWBIT_HAVE_AVX512
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
+
+LOWBIT_BEGIN_NAMESPACE
+namespace detail {
+namespace avx512 {
+
+struct matmul_lanes {
+  using vec = __m512;
+  static constexpr int width = 16;
+  static constexpr int partials = 4;
+  static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm512_setzero_ps(); }
+  static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm512_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm512_add_ps(a, b); }
+  static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+  // n <= 64 scales or biases as floats.
+  template <class S>
+  static LOWBIT_ALWAYS_INLINE void widen(const S* p, std::size_t n, float* to) noexcept {
+    for (std::size_t i = 0; i < n; i += 16) widen_batch(p + i, n - i < 16 ? n - i : 16, to + i);
+  }
+  static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return _mm512_reduce_add_ps(v); }
+
+  // The group's codes, 16 at a time in 32-bit lanes (chunk_span may read 32 bytes past them).
+  template <int Bits, int GroupSize, class F>
+  static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
+    using geometry = chunk_geometry<Bits, 4>;
+    constexpr int chunks = GroupSize / 16;
+    constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+    const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
+    for (int first = 0; first < chunks; first += span) {
+      const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
+        for (int c = 0; c < span; ++c) {
+        const __m512i q = Bits == 8 ? unpacked.codes(c) : _mm512_and_si512(unpacked.codes(c), mask);
+        f(first + c, _mm512_cvtepi32_ps(q));
+      }
+    }
+  }
+};
+
+}  // namespace avx512
+}  // namespace detail
+LOWBIT_END_NAMESPACE
+
+LOWBIT_AVX512_WARNINGS_ON
+
+#endif  // LOWBIT_HAVE_AVX512
+
+#endif  // LOWBIT_DETAIL_X86_AVX512_MATMUL_HPP
+
 // ======== lowbit/detail/x86_avx512/kernels.hpp ============================================================
 
 // lowbit/detail/x86_avx512/kernels.hpp — the AVX-512 kernel set (the interface: detail/backends.hpp).
@@ -3449,7 +3848,10 @@ LOWBIT_AVX512_WARNINGS_ON
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx512_kernels : batched_affine<avx512::batches, 16>, avx512::fp_groups, streaming_stores<avx512::lines> {
+struct avx512_kernels : batched_affine<avx512::batches, 16>,
+                        avx512::fp_groups,
+                        streaming_stores<avx512::lines>,
+                        lane_matmul<avx512::matmul_lanes> {
   static constexpr const char* name = LOWBIT_AVX512_VBMI ? "avx512-vbmi" : "avx512";
   static constexpr std::size_t overread = 32;  // chunk loads may read this many bytes past the codes
 };
@@ -3691,6 +4093,36 @@ inline void check_fp_call(const char* function, mode m, std::size_t rows, std::s
   check_shape_and_pointers(function, rows, cols, group_size, largest_element, pointers);
 }
 
+// One array of a quantized matmul, `what` (e.g. "x (M x K)") of rows x cols elements of `bytes` bytes: its
+// size fits in size_t, and its pointers are not null unless it is empty.
+inline void check_matmul_array(const char* function, const char* what, std::size_t rows, std::size_t cols,
+                               std::size_t bytes, std::initializer_list<named_pointer> pointers) {
+  if (rows == 0 || cols == 0) return;
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  if (rows > max / cols || rows * cols > max / bytes) {
+    fail(function, std::string(what) + " = " + std::to_string(rows) + " x " + std::to_string(cols) +
+                       " overflows size_t");
+  }
+  for (const named_pointer& p : pointers) {
+    if (p.second == nullptr) {
+      fail(function, std::string(p.first) + " is null but " + what + " = " + std::to_string(rows) + " x " +
+                         std::to_string(cols) + " is not empty");
+    }
+  }
+}
+
+// The shapes of a quantized matmul: x is M x K, the weight N x K (transpose) or K x N, y M x N; the
+// weight's last dimension is quantized in groups of group_size.
+inline void check_matmul_shape(const char* function, std::size_t M, std::size_t N, std::size_t K, bool transpose,
+                               int group_size) {
+  const std::size_t quantized = transpose ? K : N;
+  if (quantized % static_cast<std::size_t>(group_size) != 0) {
+    fail(function, std::string(transpose ? "K " : "N ") + std::to_string(quantized) +
+                       " (the quantized dimension) is not a multiple of group_size " + std::to_string(group_size));
+  }
+  (void)M;
+}
+
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
@@ -3801,7 +4233,9 @@ LOWBIT_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <type_traits>
+#include <vector>
 
 
 LOWBIT_BEGIN_NAMESPACE
@@ -4107,6 +4541,138 @@ void quantize_fp(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, st
   with_fp_mode(m, [&](auto mc) { quantize_fp<decltype(mc)::value>(w, wq, scales, rows, cols, global_scale); });
 }
 
+// ---- quantized matmul ---------------------------------------------------------------------------------
+// Checks a quantized matmul's arguments (the weight's own: wq and its scales, biases).
+template <class XT, class YT>
+void check_matmul(const char* function, std::size_t M, std::size_t N, std::size_t K, bool transpose, int group_size,
+                  const XT* x, YT* y, std::initializer_list<named_pointer> weight) {
+  check_matmul_shape(function, M, N, K, transpose, group_size);
+  check_matmul_array(function, "x (M x K)", M, K, sizeof(XT), {{"x", x}});
+  check_matmul_array(function, transpose ? "the weight (N x K)" : "the weight (K x N)", transpose ? N : K,
+                     transpose ? K : N, sizeof(float), weight);
+  check_matmul_array(function, "y (M x N)", M, N, sizeof(float), {{"y", y}});
+}
+
+// A validated product of float x and y (K > 0): transposed, the group sums of x; the weight's rows
+// (transposed) or its groups along N split across threads or the executor. The last rows of a transposed
+// weight whose codes a kernel's over-read would pass are read from a zero-padded copy. Templated on the
+// weight alone: the types of x and y are the caller's (with_float_io), so each configuration compiles once.
+template <class Kernels, class Weights>
+void matmul(const Weights& w, const float* x, const std::uint32_t* wq, float* y, std::size_t M, std::size_t N,
+            std::size_t K, bool transpose, const options& opt) {
+  constexpr std::size_t gs = static_cast<std::size_t>(Weights::group_size), words = Weights::words;
+  std::vector<float> x_sums;
+  if (transpose) {
+    x_sums.resize(M * (K / gs));
+    for (std::size_t i = 0; i < x_sums.size(); ++i) {
+      float sum = 0.0f;
+      for (std::size_t k = 0; k < gs; ++k) sum += x[i * gs + k];
+      x_sums[i] = sum;
+    }
+  }
+  const matmul_problem p{x, x_sums.data(), y, M, N, K};
+  std::size_t units, per_task;  // rows of W, or groups along N
+  std::function<void(std::size_t, std::size_t)> run;
+  if (transpose) {
+    const std::size_t groups = K / gs, row_words = groups * words;
+    const std::size_t tail = (Kernels::overread + 4 * row_words - 1) / (4 * row_words);  // rows reading past
+    const std::size_t safe_end = N > tail ? N - tail : 0;
+    units = N, per_task = std::size_t{65536} / K + 1;
+    run = [&, groups, row_words, safe_end](std::size_t first, std::size_t last) {
+      const std::size_t direct_end = last < safe_end ? last : (first < safe_end ? safe_end : first);
+      if (direct_end > first) {
+        Kernels::matmul_rows(w.at(first * groups), wq + first * row_words, p, first, direct_end - first);
+      }
+      if (direct_end < last) {
+        std::vector<std::uint32_t> padded((last - direct_end) * row_words + (Kernels::overread + 3) / 4);
+        std::memcpy(padded.data(), wq + direct_end * row_words, (last - direct_end) * row_words * 4);
+        Kernels::matmul_rows(w.at(direct_end * groups), padded.data(), p, direct_end, last - direct_end);
+      }
+    };
+  } else {
+    units = N / gs, per_task = std::size_t{65536} / (K * gs) + 1;
+    run = [&](std::size_t first, std::size_t last) {
+      Kernels::matmul_columns(w.at(first), wq + first * words, p, first, last - first);
+    };
+  }
+  const std::size_t tasks = (units + per_task - 1) / per_task;
+  const auto task = [&](std::size_t begin, std::size_t end) {
+    const std::size_t first = begin * per_task, last = end * per_task < units ? end * per_task : units;
+    if (first < last) run(first, last);
+  };
+  if (opt.executor) {
+    opt.executor(tasks, task);
+  } else {
+    run_on_threads(thread_count(opt.threads, N * K), tasks, task);
+  }
+}
+
+// Runs f(x as float, y as float) for x of XT and y of YT (converting where they are not float), after the
+// empty shapes: M or N zero writes nothing, K zero writes zeros.
+template <class XT, class YT, class F>
+void with_float_io(const XT* x, YT* y, std::size_t M, std::size_t N, std::size_t K, F&& f) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (std::size_t i = 0; i < M * N; ++i) y[i] = convert<YT>(0.0f);
+    return;
+  }
+  std::vector<float> x_float, y_float;
+  const float* xf = reinterpret_cast<const float*>(x);
+  if constexpr (!std::is_same<XT, float>::value) {
+    x_float.resize(M * K);
+    for (std::size_t i = 0; i < M * K; ++i) x_float[i] = static_cast<float>(x[i]);
+    xf = x_float.data();
+  }
+  float* yf = reinterpret_cast<float*>(y);
+  if constexpr (!std::is_same<YT, float>::value) {
+    y_float.resize(M * N);
+    yf = y_float.data();
+  }
+  f(xf, yf);
+  if constexpr (!std::is_same<YT, float>::value) {
+    for (std::size_t i = 0; i < M * N; ++i) y[i] = YT(yf[i]);
+  }
+}
+
+template <class Kernels, class XT, class S, class YT>
+void quantized_matmul_affine(const XT* x, const std::uint32_t* wq, const S* scales, const S* biases, YT* y,
+                             std::size_t M, std::size_t N, std::size_t K, bool transpose, const options& opt) {
+  check_bits("quantized_matmul", opt.bits);
+  check_group_size("quantized_matmul", opt.group_size);
+  check_matmul("quantized_matmul", M, N, K, transpose, opt.group_size, x, y,
+               {{"wq", wq}, {"scales", scales}, {"biases", biases}});
+  with_float_io(x, y, M, N, K, [&](const float* xf, float* yf) {
+    with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
+      const affine_weights<decltype(b)::value, decltype(g)::value, S> w{scales, biases};
+      matmul<Kernels>(w, xf, wq, yf, M, N, K, transpose, opt);
+    });
+  });
+}
+
+template <class Kernels, class XT, class YT>
+void quantized_matmul_fp(mode m, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
+                         std::size_t M, std::size_t N, std::size_t K, bool transpose, const float* global_scale,
+                         const options& opt) {
+  check_fp_mode("quantized_matmul", m);
+  if (global_scale != nullptr && m != mode::nvfp4) {
+    fail("quantized_matmul", std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
+                                 " takes none (pass nullptr)");
+  }
+  check_matmul("quantized_matmul", M, N, K, transpose, mode_group_size(m), x, y, {{"wq", wq}, {"scales", scales}});
+  with_float_io(x, y, M, N, K, [&](const float* xf, float* yf) {
+    with_fp_mode(m, [&](auto mc) {
+      constexpr mode md = decltype(mc)::value;
+      if constexpr (md == mode::nvfp4) {
+        if (global_scale != nullptr) {
+          const fp_weights<md, true> w{scales, fp::global_decode(*global_scale)};
+          return matmul<Kernels>(w, xf, wq, yf, M, N, K, transpose, opt);
+        }
+      }
+      matmul<Kernels>(fp_weights<md, false>{scales, 0.0f}, xf, wq, yf, M, N, K, transpose, opt);
+    });
+  });
+}
+
 }  // namespace detail
 LOWBIT_END_NAMESPACE
 
@@ -4283,6 +4849,95 @@ using lowbit::quantize;  // quantize has one implementation, the scalar one
 LOWBIT_END_NAMESPACE
 
 #endif  // LOWBIT_FP_HPP
+
+// ======== lowbit/matmul.hpp ===============================================================================
+
+// lowbit/matmul.hpp — quantized_matmul: activations times MLX-quantized weights, without a dense copy of
+// the weights, as MLX's quantized_matmul(x, w, scales, biases, transpose, group_size, bits, mode).
+// Included by <lowbit/lowbit.hpp>.
+//
+//   // An LLM linear layer: x is M x K (float, half or bfloat16), the weight N x K as MLX stores it.
+//   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K);                 // y = x W^T, 4 bits, group 64
+//   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, bits, group_size);
+//   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, opt);      // + threads or an executor
+//   lowbit::quantized_matmul(lowbit::mode::mxfp4, x, wq, scales, y, M, N, K);    // fp modes: no biases
+//
+// Shapes (all arrays dense and row-major; y is overwritten):
+//   transpose = true   x M x K, weight N x K: wq N x (K * bits / 32), scales and biases N x (K / group_size);
+//                      y = x W^T, M x N
+//   transpose = false  x M x K, weight K x N: wq K x (N * bits / 32), scales and biases K x (N / group_size);
+//                      y = x W, M x N
+//
+// Numerics: float32 arithmetic throughout (x, scales and biases widened exactly; the bias of each group
+// folded as b * sum(x)), in an order of lowbit's choosing, so y is not bit-identical across backends or to
+// MLX; every output is within the bound of docs/format.md, with w = s * q + b (affine) or element * scale
+// (fp modes) taken exactly:
+//   |y - y*| <= gamma(K + 2) * sum_i (|s q_i| + |b|) |x_i| + ulp_YT(y*) / 2,   gamma(n) = n u / (1 - n u),
+//   u = 2^-24. Non-finite inputs give a non-finite output where the exact result is non-finite.
+//
+// Errors (lowbit::error, nothing written to y): bits, group_size, the quantized dimension (K transposed,
+// else N) not a multiple of group_size, an fp mode's global scale with another mode, sizes overflowing
+// size_t, a null pointer for a non-empty array. M or N zero writes nothing; K zero writes zeros.
+//
+// Memory: when x is not float, the call converts it to a float array of M x K (and keeps M x N floats for
+// a y that is not float), so a caller computing many products with the same x should pass floats.
+#ifndef LOWBIT_MATMUL_HPP
+#define LOWBIT_MATMUL_HPP
+
+#include <cstddef>
+#include <cstdint>
+
+
+LOWBIT_BEGIN_NAMESPACE
+
+/// y = x W^T (transpose) or x W for an affine weight, with bits, group_size, threads (lowbit's or an
+/// executor of yours) from `opt`; opt.stores does not apply. XT, ScaleT and YT are float, lowbit::half or
+/// lowbit::bfloat16 (or a type storage_of maps onto one).
+template <class XT, class ScaleT, class YT>
+void quantized_matmul(const XT* x, const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose, const options& opt) {
+  detail::check_types<XT, YT>();
+  detail::check_types<ScaleT, ScaleT>();
+  detail::quantized_matmul_affine<detail::active_kernels>(detail::as_storage(x), wq, detail::as_storage(scales),
+                                                          detail::as_storage(biases), detail::as_storage(y), M, N,
+                                                          K, transpose, opt);
+}
+
+/// The same with bits and group_size (MLX's defaults: 4, 64), on the calling thread.
+template <class XT, class ScaleT, class YT>
+void quantized_matmul(const XT* x, const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose = true, int bits = default_bits,
+                      int group_size = default_group_size) {
+  quantized_matmul(x, wq, scales, biases, y, M, N, K, transpose, detail::config_options(bits, group_size));
+}
+
+/// The fp modes (mxfp4, nvfp4, mxfp8): uint8 scale codes, no biases; global_scale only for nvfp4.
+template <class XT, class YT>
+void quantized_matmul(mode md, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose = true,
+                      const float* global_scale = nullptr) {
+  detail::check_types<XT, YT>();
+  detail::quantized_matmul_fp<detail::active_kernels>(md, detail::as_storage(x), wq, scales, detail::as_storage(y),
+                                                      M, N, K, transpose, global_scale, options());
+}
+
+namespace scalar {
+/// The scalar reference of quantized_matmul: the same API, one element at a time.
+template <class XT, class ScaleT, class YT>
+void quantized_matmul(const XT* x, const std::uint32_t* wq, const ScaleT* scales, const ScaleT* biases, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose = true, int bits = default_bits,
+                      int group_size = default_group_size) {
+  detail::check_types<XT, YT>();
+  detail::check_types<ScaleT, ScaleT>();
+  detail::quantized_matmul_affine<detail::scalar_kernels>(detail::as_storage(x), wq, detail::as_storage(scales),
+                                                          detail::as_storage(biases), detail::as_storage(y), M, N,
+                                                          K, transpose, detail::config_options(bits, group_size));
+}
+}  // namespace scalar
+
+LOWBIT_END_NAMESPACE
+
+#endif  // LOWBIT_MATMUL_HPP
 
 // ======== lowbit/lowbit.hpp ===============================================================================
 

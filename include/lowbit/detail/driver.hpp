@@ -12,7 +12,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <type_traits>
+#include <vector>
 
 #include "../config.hpp"
 #include "../error.hpp"
@@ -21,6 +23,7 @@
 #include "../parallel.hpp"
 #include "../types.hpp"
 #include "fp_numeric.hpp"
+#include "matmul.hpp"
 #include "scalar/affine.hpp"
 #include "scalar/fp.hpp"
 
@@ -325,6 +328,138 @@ void quantize_fp(mode m, const T* w, std::uint32_t* wq, std::uint8_t* scales, st
                  const float* global_scale) {
   check_fp_mode("quantize", m);
   with_fp_mode(m, [&](auto mc) { quantize_fp<decltype(mc)::value>(w, wq, scales, rows, cols, global_scale); });
+}
+
+// ---- quantized matmul ---------------------------------------------------------------------------------
+// Checks a quantized matmul's arguments (the weight's own: wq and its scales, biases).
+template <class XT, class YT>
+void check_matmul(const char* function, std::size_t M, std::size_t N, std::size_t K, bool transpose, int group_size,
+                  const XT* x, YT* y, std::initializer_list<named_pointer> weight) {
+  check_matmul_shape(function, M, N, K, transpose, group_size);
+  check_matmul_array(function, "x (M x K)", M, K, sizeof(XT), {{"x", x}});
+  check_matmul_array(function, transpose ? "the weight (N x K)" : "the weight (K x N)", transpose ? N : K,
+                     transpose ? K : N, sizeof(float), weight);
+  check_matmul_array(function, "y (M x N)", M, N, sizeof(float), {{"y", y}});
+}
+
+// A validated product of float x and y (K > 0): transposed, the group sums of x; the weight's rows
+// (transposed) or its groups along N split across threads or the executor. The last rows of a transposed
+// weight whose codes a kernel's over-read would pass are read from a zero-padded copy. Templated on the
+// weight alone: the types of x and y are the caller's (with_float_io), so each configuration compiles once.
+template <class Kernels, class Weights>
+void matmul(const Weights& w, const float* x, const std::uint32_t* wq, float* y, std::size_t M, std::size_t N,
+            std::size_t K, bool transpose, const options& opt) {
+  constexpr std::size_t gs = static_cast<std::size_t>(Weights::group_size), words = Weights::words;
+  std::vector<float> x_sums;
+  if (transpose) {
+    x_sums.resize(M * (K / gs));
+    for (std::size_t i = 0; i < x_sums.size(); ++i) {
+      float sum = 0.0f;
+      for (std::size_t k = 0; k < gs; ++k) sum += x[i * gs + k];
+      x_sums[i] = sum;
+    }
+  }
+  const matmul_problem p{x, x_sums.data(), y, M, N, K};
+  std::size_t units, per_task;  // rows of W, or groups along N
+  std::function<void(std::size_t, std::size_t)> run;
+  if (transpose) {
+    const std::size_t groups = K / gs, row_words = groups * words;
+    const std::size_t tail = (Kernels::overread + 4 * row_words - 1) / (4 * row_words);  // rows reading past
+    const std::size_t safe_end = N > tail ? N - tail : 0;
+    units = N, per_task = std::size_t{65536} / K + 1;
+    run = [&, groups, row_words, safe_end](std::size_t first, std::size_t last) {
+      const std::size_t direct_end = last < safe_end ? last : (first < safe_end ? safe_end : first);
+      if (direct_end > first) {
+        Kernels::matmul_rows(w.at(first * groups), wq + first * row_words, p, first, direct_end - first);
+      }
+      if (direct_end < last) {
+        std::vector<std::uint32_t> padded((last - direct_end) * row_words + (Kernels::overread + 3) / 4);
+        std::memcpy(padded.data(), wq + direct_end * row_words, (last - direct_end) * row_words * 4);
+        Kernels::matmul_rows(w.at(direct_end * groups), padded.data(), p, direct_end, last - direct_end);
+      }
+    };
+  } else {
+    units = N / gs, per_task = std::size_t{65536} / (K * gs) + 1;
+    run = [&](std::size_t first, std::size_t last) {
+      Kernels::matmul_columns(w.at(first), wq + first * words, p, first, last - first);
+    };
+  }
+  const std::size_t tasks = (units + per_task - 1) / per_task;
+  const auto task = [&](std::size_t begin, std::size_t end) {
+    const std::size_t first = begin * per_task, last = end * per_task < units ? end * per_task : units;
+    if (first < last) run(first, last);
+  };
+  if (opt.executor) {
+    opt.executor(tasks, task);
+  } else {
+    run_on_threads(thread_count(opt.threads, N * K), tasks, task);
+  }
+}
+
+// Runs f(x as float, y as float) for x of XT and y of YT (converting where they are not float), after the
+// empty shapes: M or N zero writes nothing, K zero writes zeros.
+template <class XT, class YT, class F>
+void with_float_io(const XT* x, YT* y, std::size_t M, std::size_t N, std::size_t K, F&& f) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (std::size_t i = 0; i < M * N; ++i) y[i] = convert<YT>(0.0f);
+    return;
+  }
+  std::vector<float> x_float, y_float;
+  const float* xf = reinterpret_cast<const float*>(x);
+  if constexpr (!std::is_same<XT, float>::value) {
+    x_float.resize(M * K);
+    for (std::size_t i = 0; i < M * K; ++i) x_float[i] = static_cast<float>(x[i]);
+    xf = x_float.data();
+  }
+  float* yf = reinterpret_cast<float*>(y);
+  if constexpr (!std::is_same<YT, float>::value) {
+    y_float.resize(M * N);
+    yf = y_float.data();
+  }
+  f(xf, yf);
+  if constexpr (!std::is_same<YT, float>::value) {
+    for (std::size_t i = 0; i < M * N; ++i) y[i] = YT(yf[i]);
+  }
+}
+
+template <class Kernels, class XT, class S, class YT>
+void quantized_matmul_affine(const XT* x, const std::uint32_t* wq, const S* scales, const S* biases, YT* y,
+                             std::size_t M, std::size_t N, std::size_t K, bool transpose, const options& opt) {
+  check_bits("quantized_matmul", opt.bits);
+  check_group_size("quantized_matmul", opt.group_size);
+  check_matmul("quantized_matmul", M, N, K, transpose, opt.group_size, x, y,
+               {{"wq", wq}, {"scales", scales}, {"biases", biases}});
+  with_float_io(x, y, M, N, K, [&](const float* xf, float* yf) {
+    with_config(opt.bits, opt.group_size, [&](auto b, auto g) {
+      const affine_weights<decltype(b)::value, decltype(g)::value, S> w{scales, biases};
+      matmul<Kernels>(w, xf, wq, yf, M, N, K, transpose, opt);
+    });
+  });
+}
+
+template <class Kernels, class XT, class YT>
+void quantized_matmul_fp(mode m, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
+                         std::size_t M, std::size_t N, std::size_t K, bool transpose, const float* global_scale,
+                         const options& opt) {
+  check_fp_mode("quantized_matmul", m);
+  if (global_scale != nullptr && m != mode::nvfp4) {
+    fail("quantized_matmul", std::string("global_scale is only used by nvfp4; mode ") + mode_name(m) +
+                                 " takes none (pass nullptr)");
+  }
+  check_matmul("quantized_matmul", M, N, K, transpose, mode_group_size(m), x, y, {{"wq", wq}, {"scales", scales}});
+  with_float_io(x, y, M, N, K, [&](const float* xf, float* yf) {
+    with_fp_mode(m, [&](auto mc) {
+      constexpr mode md = decltype(mc)::value;
+      if constexpr (md == mode::nvfp4) {
+        if (global_scale != nullptr) {
+          const fp_weights<md, true> w{scales, fp::global_decode(*global_scale)};
+          return matmul<Kernels>(w, xf, wq, yf, M, N, K, transpose, opt);
+        }
+      }
+      matmul<Kernels>(fp_weights<md, false>{scales, 0.0f}, xf, wq, yf, M, N, K, transpose, opt);
+    });
+  });
 }
 
 }  // namespace detail

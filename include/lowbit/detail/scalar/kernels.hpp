@@ -7,13 +7,15 @@
 
 #include "../../config.hpp"
 #include "../kernel_parts.hpp"
+#include "../matmul.hpp"
 #include "affine.hpp"
 #include "fp.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct scalar_kernels : scalar_affine, scalar_fp, regular_stores {  // portable C++ has no streaming stores
+// Portable C++ has no streaming stores.
+struct scalar_kernels : scalar_affine, scalar_fp, regular_stores, scalar_matmul {
   static constexpr const char* name = "scalar";
   static constexpr std::size_t overread = 0;  // reads exactly the codes it is given
 };

@@ -9,14 +9,19 @@
 #include <cstddef>
 
 #include "../kernel_parts.hpp"
+#include "../matmul.hpp"
 #include "affine.hpp"
 #include "fp.hpp"
+#include "matmul.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct avx2_kernels : batched_affine<avx2::batches, 8>, per_group_fp<avx2::fp_group>, streaming_stores<avx2::lines> {
+struct avx2_kernels : batched_affine<avx2::batches, 8>,
+                      per_group_fp<avx2::fp_group>,
+                      streaming_stores<avx2::lines>,
+                      lane_matmul<avx2::matmul_lanes> {
   static constexpr const char* name = "avx2";
   static constexpr std::size_t overread = 8;  // chunk loads may read this many bytes past the codes
 };
