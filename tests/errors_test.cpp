@@ -1,4 +1,4 @@
-// Every bad input of SPEC §4 raises lowbit::error with a message naming the value and what is allowed,
+// Every bad input of the public API raises lowbit::error with a message naming the value and what is allowed,
 // and leaves every output untouched.
 #include <gtest/gtest.h>
 

@@ -1235,8 +1235,7 @@ LOWBIT_END_NAMESPACE
 //
 // Every weight is w = a * v + c for its group's factors (a, c) and its value v: affine a = s, c = b, v = q;
 // fp modes a = the scale factor sf, c = 0, v = the E2M1 or E4M3 element. All arithmetic is float32, so the
-// error stays within SPEC-style bound docs/format.md states for quantized_matmul. Two products serve every
-// layout:
+// error stays within the bound docs/format.md states for quantized_matmul. Two products serve every layout:
 //   transpose (W is N x K, y = x W^T): y[m][n] = sum_g a_g * (sum_i v_i x[m][gi]) + c_g * sum_i x[m][gi],
 //     the group sums of x computed once per call (xsum) and shared by all N outputs;
 //   not transposed (W is K x N, y = x W): y[m][n] += (x[m][k] a) v + x[m][k] c, row k of W at a time.

@@ -1,5 +1,5 @@
-// A program outside lowbit's tree, as a user writes it: includes <lowbit/lowbit.hpp>, calls the API of
-// SPEC §4 with its exact signatures, and checks the results against rows MLX itself produced.
+// A program outside lowbit's tree, as a user writes it: includes <lowbit/lowbit.hpp>, calls the public API
+// with its exact signatures, and checks the results against rows MLX itself produced.
 #include <lowbit/lowbit.hpp>
 
 #include <cstdio>

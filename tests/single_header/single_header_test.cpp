@@ -25,7 +25,7 @@ namespace {
 using lowbit_test::bit_equal;
 using lowbit_test::golden_case;
 
-// The backend SPEC §5 selects from the compiler's predefined macros, written out independently of
+// The backend config.hpp selects from the compiler's predefined macros, written out independently of
 // config.hpp so that a single header that lost a backend fails here.
 std::string expected_backend() {
 #if defined(LOWBIT_FORCE_SCALAR)
