@@ -105,47 +105,69 @@ void check_run(const std::vector<O>& buffer, std::size_t begin, const std::vecto
   }
 }
 
+// One configuration's driver entry point. The checks below take it as a pointer, so that they compile once
+// per type pair rather than once per kernel set, bit width and group size: the instances themselves are
+// compiled once per build (instances/instances.hpp).
+template <class S, class O>
+using dequantizer = void (*)(const std::uint32_t*, const S*, const S*, O*, std::size_t, std::size_t,
+                             const lowbit::options&);
 template <class Kernels, int Bits, int GroupSize, class S, class O>
-void compare_data(const case_data<S>& d, std::size_t rows, std::size_t cols, std::size_t out_offset,
-                  std::size_t in_offset) {
+constexpr dequantizer<S, O> entry = &lowbit::detail::dequantize_affine<Kernels, Bits, GroupSize, S, O>;
+
+// The kernel set under test and the scalar reference for one configuration.
+template <class S, class O>
+struct configuration {
+  const char* kernels;
+  int bits, group_size;
+  dequantizer<S, O> tested, reference;
+};
+template <class Kernels, int Bits, int GroupSize, class S, class O>
+configuration<S, O> configuration_of() {
+  return {Kernels::name, Bits, GroupSize, entry<Kernels, Bits, GroupSize, S, O>,
+          entry<lowbit::detail::scalar_kernels, Bits, GroupSize, S, O>};
+}
+
+template <class S, class O>
+void compare_data(const configuration<S, O>& c, const case_data<S>& d, std::size_t rows, std::size_t cols,
+                  std::size_t out_offset, std::size_t in_offset) {
   const std::size_t n = rows * cols, guard = 16;
   const std::uint32_t* wq = d.wq.data() + in_offset;
   const S* scales = d.scales.data() + in_offset;
   const S* biases = d.biases.data() + in_offset;
 
-  std::vector<O> want(n);  // the reference kernel itself: no driver (threads, streaming) to instantiate twice
-  lowbit::detail::scalar_kernels::dequantize<Bits, GroupSize>(wq, scales, biases, want.data(), n / GroupSize);
+  std::vector<O> want(n);
+  c.reference(wq, scales, biases, want.data(), rows, cols, lowbit::options{});
   const O sentinel = lowbit_test::from_float<O>(-12345.0f);
   std::vector<O> buffer(n + 2 * guard + out_offset, sentinel);
-  lowbit::detail::dequantize_affine<Kernels, Bits, GroupSize>(wq, scales, biases, buffer.data() + guard + out_offset,
-                                                              rows, cols);
-  check_run(buffer, guard + out_offset, want, sentinel, wq, scales, biases, Bits, GroupSize,
-            std::string(Kernels::name) + ": bits " + std::to_string(Bits) + ", group_size " +
-                std::to_string(GroupSize) + ", " + lowbit::detail::type_name<S>() + " -> " +
+  c.tested(wq, scales, biases, buffer.data() + guard + out_offset, rows, cols, lowbit::options{});
+  check_run(buffer, guard + out_offset, want, sentinel, wq, scales, biases, c.bits, c.group_size,
+            std::string(c.kernels) + ": bits " + std::to_string(c.bits) + ", group_size " +
+                std::to_string(c.group_size) + ", " + lowbit::detail::type_name<S>() + " -> " +
                 lowbit::detail::type_name<O>() + ", " + std::to_string(rows) + " x " + std::to_string(cols) +
                 ", out offset " + std::to_string(out_offset) + ", input offset " + std::to_string(in_offset));
 }
-template <class Kernels, int Bits, int GroupSize, class S, class O>
-void compare_one(std::size_t rows, std::size_t cols, std::size_t out_offset, std::size_t in_offset,
-                 std::uint64_t seed) {
-  compare_data<Kernels, Bits, GroupSize, S, O>(case_data<S>(rows, cols, Bits, GroupSize, seed), rows, cols, out_offset,
-                                               in_offset);
+
+// The grid of shapes and offsets for one configuration.
+template <class S, class O>
+void compare_shapes(const configuration<S, O>& c) {
+  std::uint64_t seed = 1;
+  const auto one = [&](std::size_t rows, std::size_t cols, std::size_t out_offset, std::size_t in_offset) {
+    compare_data(c, case_data<S>(rows, cols, c.bits, c.group_size, ++seed), rows, cols, out_offset, in_offset);
+  };
+  for (std::size_t rows : {1u, 3u, 17u}) {
+    for (std::size_t groups_per_row : {1u, 2u, 5u}) {
+      const std::size_t cols = groups_per_row * static_cast<std::size_t>(c.group_size);
+      one(rows, cols, 0, 0);
+      one(rows, cols, 1, 1);  // misaligned out and inputs
+    }
+  }
+  one(2, 4096, 3, 0);  // a wide row
 }
 
 template <class Kernels, int Bits, int GroupSize>
 void compare_grid() {
   lowbit_test::for_each_type_pair([&](auto s, auto o) {
-    using S = typename decltype(s)::type;
-    using O = typename decltype(o)::type;
-    std::uint64_t seed = 1;
-    for (std::size_t rows : {1u, 3u, 17u}) {
-      for (std::size_t groups_per_row : {1u, 2u, 5u}) {
-        const std::size_t cols = groups_per_row * GroupSize;
-        compare_one<Kernels, Bits, GroupSize, S, O>(rows, cols, 0, 0, ++seed);
-        compare_one<Kernels, Bits, GroupSize, S, O>(rows, cols, 1, 1, ++seed);  // misaligned out and inputs
-      }
-    }
-    compare_one<Kernels, Bits, GroupSize, S, O>(2, 4096, 3, 0, ++seed);  // a wide row
+    compare_shapes(configuration_of<Kernels, Bits, GroupSize, typename decltype(s)::type, typename decltype(o)::type>());
   });
 }
 
@@ -289,7 +311,7 @@ void compare_biased_batches() {
     const bool admitted = lowbit::detail::avx512::biased_products(scale, bias) == 0xffff;
     EXPECT_EQ(admitted, theme != 4 && theme != 5 && (theme != 6 || is_half)) << "batch " << theme;
   }
-  compare_data<lowbit::detail::avx512_kernels, Bits, GroupSize, S, O>(d, rows, cols, 0, 0);
+  compare_data(configuration_of<lowbit::detail::avx512_kernels, Bits, GroupSize, S, O>(), d, rows, cols, 0, 0);
 }
 
 TEST(Avx512, ProductsFromBiasedCodesMatchScalar) {
