@@ -12,6 +12,8 @@
 //   LOWBIT_STREAMING_THRESHOLD      outputs of at least this many bytes are written with non-temporal stores
 //                                   (default 64 MiB; per call: options::stores).
 //   LOWBIT_MIN_ELEMENTS_PER_THREAD  below this many outputs per thread, fewer threads are used (default 2^20).
+//   LOWBIT_MATMUL_PREFETCH          quantized_matmul requests each row's codes this many bytes ahead
+//                                   (default 1024).
 //
 // Detected, and overridable for compilers lowbit does not know:
 //
@@ -148,6 +150,10 @@
 // Starting a thread costs tens of microseconds; a smaller call runs inline on the caller's thread.
 #define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
 #endif
+#ifndef LOWBIT_MATMUL_PREFETCH
+// Far enough ahead to cover the memory latency at the rate a core consumes codes, near enough to stay in L1.
+#define LOWBIT_MATMUL_PREFETCH 1024
+#endif
 
 // ---- compiler features ----------------------------------------------------------------------------
 #ifndef LOWBIT_HAS_FLOAT16  // _Float16 in C++: clang; GCC 12 on x86, GCC 13+ elsewhere
@@ -194,12 +200,15 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))
+#define LOWBIT_PREFETCH(address) __builtin_prefetch(address)
 #elif defined(_MSC_VER)
 #define LOWBIT_ALWAYS_INLINE __forceinline
 #define LOWBIT_NOINLINE __declspec(noinline)
+#define LOWBIT_PREFETCH(address) ((void)(address))
 #else
 #define LOWBIT_ALWAYS_INLINE inline
 #define LOWBIT_NOINLINE
+#define LOWBIT_PREFETCH(address) ((void)(address))
 #endif
 
 #endif  // LOWBIT_CONFIG_HPP

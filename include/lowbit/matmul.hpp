@@ -7,6 +7,7 @@
 //   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, bits, group_size);
 //   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, opt);      // + threads or an executor
 //   lowbit::quantized_matmul(lowbit::mode::mxfp4, x, wq, scales, y, M, N, K);    // fp modes: no biases
+//   lowbit::quantized_matmul(lowbit::mode::nvfp4, x, wq, scales, y, M, N, K, true, &global_scale, opt);
 //
 // Shapes (all arrays dense and row-major; y is overwritten):
 //   transpose = true   x M x K, weight N x K: wq N x (K * bits / 32), scales and biases N x (K / group_size);
@@ -68,9 +69,17 @@ template <class XT, class YT>
 void quantized_matmul(mode md, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
                       std::size_t M, std::size_t N, std::size_t K, bool transpose = true,
                       const float* global_scale = nullptr) {
+  quantized_matmul(md, x, wq, scales, y, M, N, K, transpose, global_scale, options());
+}
+/// The same with threads (lowbit's or an executor of yours) from `opt` (its bits and group_size do not
+/// apply: the mode fixes them).
+template <class XT, class YT>
+void quantized_matmul(mode md, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose, const float* global_scale,
+                      const options& opt) {
   detail::check_types<XT, YT>();
   detail::quantized_matmul_fp<detail::active_kernels>(md, detail::as_storage(x), wq, scales, detail::as_storage(y),
-                                                      M, N, K, transpose, global_scale, options());
+                                                      M, N, K, transpose, global_scale, opt);
 }
 
 namespace scalar {

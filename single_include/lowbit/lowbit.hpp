@@ -57,6 +57,8 @@
 //   LOWBIT_STREAMING_THRESHOLD      outputs of at least this many bytes are written with non-temporal stores
 //                                   (default 64 MiB; per call: options::stores).
 //   LOWBIT_MIN_ELEMENTS_PER_THREAD  below this many outputs per thread, fewer threads are used (default 2^20).
+//   LOWBIT_MATMUL_PREFETCH          quantized_matmul requests each row's codes this many bytes ahead
+//                                   (default 1024).
 //
 // Detected, and overridable for compilers lowbit does not know:
 //
@@ -193,6 +195,10 @@
 // Starting a thread costs tens of microseconds; a smaller call runs inline on the caller's thread.
 #define LOWBIT_MIN_ELEMENTS_PER_THREAD (std::size_t{1} << 20)
 #endif
+#ifndef LOWBIT_MATMUL_PREFETCH
+// Far enough ahead to cover the memory latency at the rate a core consumes codes, near enough to stay in L1.
+#define LOWBIT_MATMUL_PREFETCH 1024
+#endif
 
 // ---- compiler features ----------------------------------------------------------------------------
 #ifndef LOWBIT_HAS_FLOAT16  // _Float16 in C++: clang; GCC 12 on x86, GCC 13+ elsewhere
@@ -239,12 +245,15 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define LOWBIT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LOWBIT_NOINLINE __attribute__((noinline))
+#define LOWBIT_PREFETCH(address) __builtin_prefetch(address)
 #elif defined(_MSC_VER)
 #define LOWBIT_ALWAYS_INLINE __forceinline
 #define LOWBIT_NOINLINE __declspec(noinline)
+#define LOWBIT_PREFETCH(address) ((void)(address))
 #else
 #define LOWBIT_ALWAYS_INLINE inline
 #define LOWBIT_NOINLINE
+#define LOWBIT_PREFETCH(address) ((void)(address))
 #endif
 
 #endif  // LOWBIT_CONFIG_HPP
@@ -1244,13 +1253,16 @@ LOWBIT_END_NAMESPACE
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-// What a matmul kernel is handed: x as float (M x K, row-major), the group sums of x (M x K / group size;
-// transpose only), and y as float (M x N, row-major).
+// What a matmul kernel is handed: x as float (M x K, row-major; transposed, in the order the kernel set's
+// order_x put it), the group sums of x (M x K / group size; transpose only), and y as float (M x N,
+// row-major).
 struct matmul_problem {
   const float* x;
   const float* xsum;
@@ -1270,10 +1282,23 @@ struct affine_weights {
   LOWBIT_ALWAYS_INLINE float a(std::size_t g) const noexcept { return static_cast<float>(scales[g]); }
   LOWBIT_ALWAYS_INLINE float c(std::size_t g) const noexcept { return static_cast<float>(biases[g]); }
   LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return static_cast<float>(code); }
+  LOWBIT_ALWAYS_INLINE void prefetch_factors(std::size_t g) const noexcept {  // 64 groups from g on
+    for (std::size_t i = 0; i < 64 * sizeof(S); i += 64) {
+      LOWBIT_PREFETCH(reinterpret_cast<const char*>(scales + g) + i);
+      LOWBIT_PREFETCH(reinterpret_cast<const char*>(biases + g) + i);
+    }
+  }
 };
 
 // The weights of an fp mode: factor the scale factor (as dequantize computes it in float32), no bias,
 // values the E2M1 or E4M3 elements.
+template <mode M, bool Global>
+struct fp_weights;
+template <class Weights>
+struct is_fp_weights : std::false_type {};
+template <mode M, bool Global>
+struct is_fp_weights<fp_weights<M, Global>> : std::true_type {};
+
 template <mode M, bool Global>
 struct fp_weights {
   static constexpr int group_size = mode_group_size(M);
@@ -1287,6 +1312,7 @@ struct fp_weights {
   }
   LOWBIT_ALWAYS_INLINE float c(std::size_t) const noexcept { return 0.0f; }
   LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return fp_element<M>(code); }
+  LOWBIT_ALWAYS_INLINE void prefetch_factors(std::size_t g) const noexcept { LOWBIT_PREFETCH(scales + g); }
 };
 
 // A group's values as floats, from its codes.
@@ -1302,6 +1328,11 @@ LOWBIT_ALWAYS_INLINE void group_values(const Weights& w, const std::uint32_t* co
 // `count` groups along N from group `first` of every row of a W that is not transposed (wq and w start at
 // that group of row 0; y's columns from first * group size).
 struct scalar_matmul {
+  template <class Weights>
+  static const float* order_x(const float* x, std::size_t, std::vector<float>&) noexcept {
+    return x;
+  }
+
   template <class Weights>
   static void matmul_rows(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
                           std::size_t rows) noexcept {
@@ -1348,81 +1379,158 @@ struct scalar_matmul {
   }
 };
 
-// The transposed product on an instruction set's float lanes (Lanes: vec, width, partials, zero, load,
-// set1, add, fma, sum, widen(values, n, floats), and codes<Bits, GroupSize>(bytes, f), which calls f(i, q) with the codes of lanes i * width ... as
-// floats, in order). Per group, the products with x accumulate in float lanes and are scaled once
-// (a * acc); the bias is folded as c * xsum. Blocks of 4, 2 or 1 rows of x share each unpacked vector of
-// codes. A row's group factors are widened to float first, up to `chunk` groups at a time, so that the
-// loop over codes is compiled once per bit width and group size, whatever the scale type. The fp modes
-// take the scalar loop.
+// The transposed product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W
+// per pass), zero, load, set1, add, fma, sum, widen(factors, n, floats); affine_values<Bits>, e2m1 and
+// e4m3 (codes to values, ignoring the bits above each code);
+// stride<Bits, GroupSize>() and codes<Bits, GroupSize>(bytes, f), which calls f(v, q) for each vector of
+// the group's codes. With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
+// of s per byte, one byte per lane), each block of width * s codes comes as s vectors, vector j holding
+// codes j, j + s, j + 2s, ...: unpacking then costs a shift and a mask per vector, and x, which every row
+// of W shares, is put in that order once per call (order_x) instead of the codes in x's order per row.
+//
+// Per group, the products with x accumulate in float lanes and are scaled once (a * acc); the bias is
+// folded as c * xsum. R rows of W share each load of x, and their codes stream from R places at once,
+// which a core reads faster than one stream; MB rows of x share each unpacked vector of codes. A row's
+// group factors are widened to float first, up to `chunk` groups at a time, so that the loop over codes
+// is compiled once per bit width and group size, whatever the scale type.
 template <class Lanes>
-struct lane_matmul : scalar_matmul {
-  using scalar_matmul::matmul_rows;
+struct lane_matmul {
+  template <class Weights>
+  static constexpr int stride() noexcept {
+    return Lanes::template stride<Weights::bits, Weights::group_size>();
+  }
 
-  template <int Bits, int GroupSize, class S>
-  static void matmul_rows(const affine_weights<Bits, GroupSize, S>& w, const std::uint32_t* wq,
-                          const matmul_problem& p, std::size_t first, std::size_t rows) noexcept {
-    constexpr std::size_t chunk = 64, words = format::words_per_group(Bits, GroupSize);
-    const std::size_t groups = p.K / GroupSize;
-    alignas(64) float a[chunk], c[chunk];
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t g0 = 0; g0 < groups; g0 += chunk) {
-        const std::size_t n = groups - g0 < chunk ? groups - g0 : chunk, group = r * groups + g0;
-        Lanes::widen(w.scales + group, n, a);
-        Lanes::widen(w.biases + group, n, c);
-        row_groups<Bits, GroupSize>(wq + group * words, a, c, n, p, g0, first + r);
+  // x (count floats, a multiple of the group size) in the order codes() delivers the codes.
+  template <class Weights>
+  static const float* order_x(const float* x, std::size_t count, std::vector<float>& storage) {
+    constexpr int s = stride<Weights>(), block = s * Lanes::width;
+    if constexpr (s == 1) {
+      return x;
+    } else {
+      storage.resize(count);
+      for (std::size_t b = 0; b < count; b += block) {
+        for (int j = 0; j < s; ++j) {
+          for (int l = 0; l < Lanes::width; ++l) storage[b + j * Lanes::width + l] = x[b + l * s + j];
+        }
       }
+      return storage.data();
     }
+  }
+
+  template <class Weights>
+  static void matmul_rows(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                          std::size_t rows) noexcept {
+    constexpr int R = Lanes::rows;
+    std::size_t r = 0;
+    for (; r + R <= rows; r += R) row_block<R>(w, wq, p, first, r);
+    for (; r < rows; ++r) row_block<1>(w, wq, p, first, r);
+  }
+
+  // W not transposed: the scalar loop.
+  template <class Weights>
+  static void matmul_columns(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                             std::size_t count) noexcept {
+    scalar_matmul::matmul_columns(w, wq, p, first, count);
   }
 
  private:
-  // Groups [g0, g0 + n) of one row of W (codes from `codes`, factors a and c) into column `column` of y,
-  // which they start (g0 == 0) or add to.
-  template <int Bits, int GroupSize>
-  static void row_groups(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
-                         const matmul_problem& p, std::size_t g0, std::size_t column) noexcept {
-    std::size_t m = 0;
-    for (; m + 4 <= p.M; m += 4) block<4, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
-    if (m + 2 <= p.M) block<2, Bits, GroupSize>(codes, a, c, n, p, g0, column, m), m += 2;
-    if (m < p.M) block<1, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
+  static constexpr std::size_t chunk = 64;
+  static constexpr std::size_t prefetch_distance = LOWBIT_MATMUL_PREFETCH;
+
+  template <class Weights>
+  static LOWBIT_ALWAYS_INLINE typename Lanes::vec values(typename Lanes::ivec q) noexcept {
+    if constexpr (!is_fp_weights<Weights>::value) {
+      return Lanes::template affine_values<Weights::bits>(q);
+    } else if constexpr (Weights::bits == 4) {
+      return Lanes::e2m1(q);
+    } else {
+      return Lanes::e4m3(q);
+    }
   }
 
-  template <int MB, int Bits, int GroupSize>
-  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
-                                         const matmul_problem& p, std::size_t g0, std::size_t column,
-                                         std::size_t m0) noexcept {
-    using vec = typename Lanes::vec;
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const std::size_t groups = p.K / GroupSize;
-    vec total[MB];
-    float bias[MB];
-    for (int j = 0; j < MB; ++j) total[j] = Lanes::zero(), bias[j] = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* x = p.x + m0 * p.K + (g0 + i) * GroupSize;
-      // Partial sums in P registers per row, so that consecutive FMAs do not wait for each other.
-      constexpr int vectors = GroupSize / Lanes::width, P = Lanes::partials < vectors ? Lanes::partials : vectors;
-      vec acc[MB][P];
-      for (int j = 0; j < MB; ++j) {
-        for (int k = 0; k < P; ++k) acc[j][k] = Lanes::zero();
+  // Rows r .. r + R - 1 of those handed to matmul_rows, every row of x.
+  template <int R, class Weights>
+  static void row_block(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                        std::size_t r) noexcept {
+    constexpr std::size_t words = Weights::words;
+    const std::size_t groups = p.K / Weights::group_size;
+    alignas(64) float a[R][chunk], c[R][chunk];
+    const std::uint32_t* codes[R];
+    for (std::size_t g0 = 0; g0 < groups; g0 += chunk) {
+      const std::size_t n = groups - g0 < chunk ? groups - g0 : chunk;
+      for (int i = 0; i < R; ++i) {
+        const std::size_t group = (r + i) * groups + g0;
+        codes[i] = wq + group * words;
+        w.prefetch_factors(group + chunk);  // the next chunk's, which a miss would otherwise stall at
+        if constexpr (is_fp_weights<Weights>::value) {
+          for (std::size_t k = 0; k < n; ++k) a[i][k] = w.a(group + k);
+        } else {
+          Lanes::widen(w.scales + group, n, a[i]);
+          Lanes::widen(w.biases + group, n, c[i]);
+        }
       }
-      Lanes::template codes<Bits, GroupSize>(reinterpret_cast<const std::uint8_t*>(codes + i * words),
-                                             [&](int v, vec q) {
-                                               for (int j = 0; j < MB; ++j) {
-                                                 const vec xj = Lanes::load(x + j * p.K + v * Lanes::width);
-                                                 acc[j][v % P] = Lanes::fma(q, xj, acc[j][v % P]);
-                                               }
-                                             });
-      const vec ai = Lanes::set1(a[i]);
-      for (int j = 0; j < MB; ++j) {
-        for (int k = 1; k < P; ++k) acc[j][0] = Lanes::add(acc[j][0], acc[j][k]);
-        total[j] = Lanes::fma(ai, acc[j][0], total[j]);
-        bias[j] += c[i] * p.xsum[(m0 + j) * groups + g0 + i];
+      std::size_t m = 0;
+      if constexpr (R == 1) {
+        for (; m + 4 <= p.M; m += 4) block<4, 1, Weights>(codes, a, c, n, p, g0, first + r, m);
+      }
+      for (; m + 2 <= p.M; m += 2) block<2, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+      if (m < p.M) block<1, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+    }
+  }
+
+  // sum_k c[k] * s[k] for k < n, in lanes.
+  static LOWBIT_ALWAYS_INLINE float dot(const float* c, const float* s, std::size_t n) noexcept {
+    typename Lanes::vec acc = Lanes::zero();
+    std::size_t k = 0;
+    for (; k + Lanes::width <= n; k += Lanes::width) acc = Lanes::fma(Lanes::load(c + k), Lanes::load(s + k), acc);
+    float sum = Lanes::sum(acc);
+    for (; k < n; ++k) sum += c[k] * s[k];
+    return sum;
+  }
+
+  // Groups [g0, g0 + n) of R rows of W into columns column .. column + R - 1 of MB rows of y from m0,
+  // which they start (g0 == 0) or add to.
+  template <int MB, int R, class Weights>
+  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* const* codes, const float (*a)[chunk],
+                                         const float (*c)[chunk], std::size_t n, const matmul_problem& p,
+                                         std::size_t g0, std::size_t column, std::size_t m0) noexcept {
+    using vec = typename Lanes::vec;
+    constexpr int gs = Weights::group_size;
+    const std::size_t groups = p.K / gs;
+    vec total[MB][R];
+    for (int j = 0; j < MB; ++j) {
+      for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
+    }
+    for (std::size_t g = 0; g < n; ++g) {
+      const float* x = p.x + m0 * p.K + (g0 + g) * gs;
+      // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
+      // (and how rows are split between threads then changes no bit).
+      vec acc[MB][R];
+      for (int i = 0; i < R; ++i) {
+        // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
+        // flight for a weight beyond the cache (a prefetch past the array is harmless).
+        LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
+        Lanes::template codes<Weights::bits, gs>(
+            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, typename Lanes::ivec q) {
+              const vec values_v = values<Weights>(q);
+              for (int j = 0; j < MB; ++j) {
+                const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
+                acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
+              }
+            });
+      }
+      for (int i = 0; i < R; ++i) {
+        const vec ai = Lanes::set1(a[i][g]);
+        for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
     for (int j = 0; j < MB; ++j) {
-      float& y = p.y[(m0 + j) * p.N + column];
-      const float part = Lanes::sum(total[j]) + bias[j];
-      y = g0 == 0 ? part : y + part;
+      for (int i = 0; i < R; ++i) {
+        float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
+        float part = Lanes::sum(total[j][i]);
+        if constexpr (!is_fp_weights<Weights>::value) part += dot(c[i], p.xsum + (m0 + j) * groups + g0, n);
+        y = g0 == 0 ? part : y + part;
+      }
     }
   }
 };
@@ -2136,11 +2244,13 @@ namespace neon {
 
 struct matmul_lanes {
   using vec = float32x4_t;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = uint32x4_t;
   static constexpr int width = 4;
-  static constexpr int partials = 4;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return vdupq_n_f32(0.0f); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return vld1q_f32(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return vdupq_n_f32(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return vmulq_f32(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return vaddq_f32(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return vfmaq_f32(c, a, b); }
   // Scales or biases as floats.
@@ -2150,16 +2260,38 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return vaddvq_f32(v); }
 
-  // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per float vector.
+  // Codes to values: affine codes as floats; E2M1 and E4M3 as the float whose exponent and fraction fields
+  // hold theirs, times the power of two that rebiases the exponent, exactly (their subnormals land on
+  // float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    return vcvtq_f32_u32(q);  // codes16 masked them
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
+    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(7)), 22)), 0x1p126f);
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(8)), 28)));
+  }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x7f)), 20)), 0x1p120f);
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
+  }
+
+  // Codes in order.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 1;
+  }
+
+  // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);
-      f(4 * c, vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))));
-      f(4 * c + 1, vcvtq_f32_u32(vmovl_high_u16(lo)));
-      f(4 * c + 2, vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))));
-      f(4 * c + 3, vcvtq_f32_u32(vmovl_high_u16(hi)));
+      f(4 * c, vmovl_u16(vget_low_u16(lo)));
+      f(4 * c + 1, vmovl_high_u16(lo));
+      f(4 * c + 2, vmovl_u16(vget_low_u16(hi)));
+      f(4 * c + 3, vmovl_high_u16(hi));
     }
   }
 };
@@ -2906,11 +3038,13 @@ namespace avx2 {
 
 struct matmul_lanes {
   using vec = __m256;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = __m256i;
   static constexpr int width = 8;
-  static constexpr int partials = 2;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm256_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm256_loadu_ps(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm256_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm256_mul_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm256_add_ps(a, b); }
   // n <= 64 scales or biases as floats.
   template <class S>
@@ -2930,10 +3064,44 @@ struct matmul_lanes {
     return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
   }
 
-  // The group's codes, 8 at a time in 32-bit lanes (codes_in_dwords may read 8 bytes past them).
+  // Codes to values, from lanes whose bits above the code may hold other codes: affine codes masked and
+  // converted; E2M1 magnitudes from an 8-entry table (vpermps reads the low three bits) and the sign bit
+  // moved to bit 31; E4M3 as the float whose exponent and fraction fields hold its own (shifted by 20
+  // bits), times 2^120 to rebias, exactly (E4M3 subnormals land on float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    return code_floats<Bits>(q);
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
+    const __m256 magnitude = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f), q);
+    return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(8)), 28)));
+  }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const __m256 magnitude = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x7f)), 20)),
+                                           _mm256_set1_ps(0x1p120f));
+    return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x80)), 24)));
+  }
+
+  // Codes of 1, 2, 4 or 8 bits come one byte per lane (8 bytes per vpmovzxbd), when a block of 8 bytes'
+  // codes stays within a group.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 8 % Bits == 0 && 8 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
+  }
+
+  // The group's codes, 8 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
+  // bits possibly above it (codes_in_dwords may read 8 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    for (int c = 0; c < GroupSize / 8; ++c) f(c, code_floats<Bits>(codes_in_dwords<Bits>(p + c * Bits)));
+    constexpr int s = stride<Bits, GroupSize>();
+    if constexpr (s > 1) {
+      for (int block = 0; block < GroupSize / (8 * s); ++block) {
+        const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
+        for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
+      }
+    } else {
+      for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
+    }
   }
 };
 
@@ -3791,11 +3959,13 @@ namespace avx512 {
 
 struct matmul_lanes {
   using vec = __m512;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = __m512i;
   static constexpr int width = 16;
-  static constexpr int partials = 4;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm512_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm512_loadu_ps(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm512_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm512_mul_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm512_add_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return _mm512_fmadd_ps(a, b, c); }
   // n <= 64 scales or biases as floats.
@@ -3805,20 +3975,64 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return _mm512_reduce_add_ps(v); }
 
-  // The group's codes, 16 at a time in 32-bit lanes (chunk_span may read 32 bytes past them).
+  // Codes to values, from lanes whose bits above the code may hold other codes. Affine codes of up to 4
+  // bits: a 16-entry table of floats indexed by the low four bits of each lane (vpermps ignores the rest),
+  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 as the
+  // float whose exponent and fraction fields hold its own (shifted by 20 bits), times 2^120 to rebias,
+  // exactly (E4M3 subnormals land on float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    if constexpr (Bits <= 4) {
+      alignas(64) static constexpr float codes[16] = {0,      1 % (1 << Bits),  2 % (1 << Bits),  3 % (1 << Bits),
+                                                      4 % (1 << Bits),  5 % (1 << Bits),  6 % (1 << Bits),
+                                                      7 % (1 << Bits),  8 % (1 << Bits),  9 % (1 << Bits),
+                                                      10 % (1 << Bits), 11 % (1 << Bits), 12 % (1 << Bits),
+                                                      13 % (1 << Bits), 14 % (1 << Bits), 15 % (1 << Bits)};
+      return _mm512_permutexvar_ps(q, _mm512_load_ps(codes));
+    } else {
+      return _mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)))));
+    }
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept { return _mm512_permutexvar_ps(q, e2m1_values()); }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const __m512 magnitude = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x7f)), 20)),
+                                           _mm512_set1_ps(0x1p120f));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(magnitude),
+                                               _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x80)), 24)));
+  }
+
+  // Codes of 1, 2, 4 or 8 bits come one byte per lane (16 bytes per vpmovzxbd), when a block of 16 bytes'
+  // codes stays within a group.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 8 % Bits == 0 && 16 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
+  }
+
+  // The group's codes, 16 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
+  // bits possibly above it (chunk_span may read 32 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    using geometry = chunk_geometry<Bits, 4>;
-    constexpr int chunks = GroupSize / 16;
-    constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-    const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-    for (int first = 0; first < chunks; first += span) {
-      const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
-        for (int c = 0; c < span; ++c) {
-        const __m512i q = Bits == 8 ? unpacked.codes(c) : _mm512_and_si512(unpacked.codes(c), mask);
-        f(first + c, _mm512_cvtepi32_ps(q));
+    constexpr int s = stride<Bits, GroupSize>();
+    if constexpr (s > 1 || Bits == 8) {
+      for (int block = 0; block < GroupSize / (16 * s); ++block) {
+        const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
+        for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
+      }
+    } else {
+      using geometry = chunk_geometry<Bits, 4>;
+      constexpr int chunks = GroupSize / 16;
+      constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+      for (int first = 0; first < chunks; first += span) {
+        const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
+        for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }
+  }
+
+ private:
+  static LOWBIT_ALWAYS_INLINE __m512 e2m1_values() noexcept {
+    return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
+                          -4.0f, -6.0f);
   }
 };
 
@@ -4569,7 +4783,9 @@ void matmul(const Weights& w, const float* x, const std::uint32_t* wq, float* y,
       x_sums[i] = sum;
     }
   }
-  const matmul_problem p{x, x_sums.data(), y, M, N, K};
+  std::vector<float> x_storage;
+  const float* x_ordered = transpose ? Kernels::template order_x<Weights>(x, M * K, x_storage) : x;
+  const matmul_problem p{x_ordered, x_sums.data(), y, M, N, K};
   std::size_t units, per_task;  // rows of W, or groups along N
   std::function<void(std::size_t, std::size_t)> run;
   if (transpose) {
@@ -4860,6 +5076,7 @@ LOWBIT_END_NAMESPACE
 //   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, bits, group_size);
 //   lowbit::quantized_matmul(x, wq, scales, biases, y, M, N, K, true, opt);      // + threads or an executor
 //   lowbit::quantized_matmul(lowbit::mode::mxfp4, x, wq, scales, y, M, N, K);    // fp modes: no biases
+//   lowbit::quantized_matmul(lowbit::mode::nvfp4, x, wq, scales, y, M, N, K, true, &global_scale, opt);
 //
 // Shapes (all arrays dense and row-major; y is overwritten):
 //   transpose = true   x M x K, weight N x K: wq N x (K * bits / 32), scales and biases N x (K / group_size);
@@ -4915,9 +5132,17 @@ template <class XT, class YT>
 void quantized_matmul(mode md, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
                       std::size_t M, std::size_t N, std::size_t K, bool transpose = true,
                       const float* global_scale = nullptr) {
+  quantized_matmul(md, x, wq, scales, y, M, N, K, transpose, global_scale, options());
+}
+/// The same with threads (lowbit's or an executor of yours) from `opt` (its bits and group_size do not
+/// apply: the mode fixes them).
+template <class XT, class YT>
+void quantized_matmul(mode md, const XT* x, const std::uint32_t* wq, const std::uint8_t* scales, YT* y,
+                      std::size_t M, std::size_t N, std::size_t K, bool transpose, const float* global_scale,
+                      const options& opt) {
   detail::check_types<XT, YT>();
   detail::quantized_matmul_fp<detail::active_kernels>(md, detail::as_storage(x), wq, scales, detail::as_storage(y),
-                                                      M, N, K, transpose, global_scale, options());
+                                                      M, N, K, transpose, global_scale, opt);
 }
 
 namespace scalar {

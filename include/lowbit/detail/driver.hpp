@@ -359,7 +359,9 @@ void matmul(const Weights& w, const float* x, const std::uint32_t* wq, float* y,
       x_sums[i] = sum;
     }
   }
-  const matmul_problem p{x, x_sums.data(), y, M, N, K};
+  std::vector<float> x_storage;
+  const float* x_ordered = transpose ? Kernels::template order_x<Weights>(x, M * K, x_storage) : x;
+  const matmul_problem p{x_ordered, x_sums.data(), y, M, N, K};
   std::size_t units, per_task;  // rows of W, or groups along N
   std::function<void(std::size_t, std::size_t)> run;
   if (transpose) {

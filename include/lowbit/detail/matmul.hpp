@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "../config.hpp"
 #include "../format.hpp"
@@ -23,8 +25,9 @@
 LOWBIT_BEGIN_NAMESPACE
 namespace detail {
 
-// What a matmul kernel is handed: x as float (M x K, row-major), the group sums of x (M x K / group size;
-// transpose only), and y as float (M x N, row-major).
+// What a matmul kernel is handed: x as float (M x K, row-major; transposed, in the order the kernel set's
+// order_x put it), the group sums of x (M x K / group size; transpose only), and y as float (M x N,
+// row-major).
 struct matmul_problem {
   const float* x;
   const float* xsum;
@@ -44,10 +47,23 @@ struct affine_weights {
   LOWBIT_ALWAYS_INLINE float a(std::size_t g) const noexcept { return static_cast<float>(scales[g]); }
   LOWBIT_ALWAYS_INLINE float c(std::size_t g) const noexcept { return static_cast<float>(biases[g]); }
   LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return static_cast<float>(code); }
+  LOWBIT_ALWAYS_INLINE void prefetch_factors(std::size_t g) const noexcept {  // 64 groups from g on
+    for (std::size_t i = 0; i < 64 * sizeof(S); i += 64) {
+      LOWBIT_PREFETCH(reinterpret_cast<const char*>(scales + g) + i);
+      LOWBIT_PREFETCH(reinterpret_cast<const char*>(biases + g) + i);
+    }
+  }
 };
 
 // The weights of an fp mode: factor the scale factor (as dequantize computes it in float32), no bias,
 // values the E2M1 or E4M3 elements.
+template <mode M, bool Global>
+struct fp_weights;
+template <class Weights>
+struct is_fp_weights : std::false_type {};
+template <mode M, bool Global>
+struct is_fp_weights<fp_weights<M, Global>> : std::true_type {};
+
 template <mode M, bool Global>
 struct fp_weights {
   static constexpr int group_size = mode_group_size(M);
@@ -61,6 +77,7 @@ struct fp_weights {
   }
   LOWBIT_ALWAYS_INLINE float c(std::size_t) const noexcept { return 0.0f; }
   LOWBIT_ALWAYS_INLINE float value(std::uint32_t code) const noexcept { return fp_element<M>(code); }
+  LOWBIT_ALWAYS_INLINE void prefetch_factors(std::size_t g) const noexcept { LOWBIT_PREFETCH(scales + g); }
 };
 
 // A group's values as floats, from its codes.
@@ -76,6 +93,11 @@ LOWBIT_ALWAYS_INLINE void group_values(const Weights& w, const std::uint32_t* co
 // `count` groups along N from group `first` of every row of a W that is not transposed (wq and w start at
 // that group of row 0; y's columns from first * group size).
 struct scalar_matmul {
+  template <class Weights>
+  static const float* order_x(const float* x, std::size_t, std::vector<float>&) noexcept {
+    return x;
+  }
+
   template <class Weights>
   static void matmul_rows(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
                           std::size_t rows) noexcept {
@@ -122,81 +144,158 @@ struct scalar_matmul {
   }
 };
 
-// The transposed product on an instruction set's float lanes (Lanes: vec, width, partials, zero, load,
-// set1, add, fma, sum, widen(values, n, floats), and codes<Bits, GroupSize>(bytes, f), which calls f(i, q) with the codes of lanes i * width ... as
-// floats, in order). Per group, the products with x accumulate in float lanes and are scaled once
-// (a * acc); the bias is folded as c * xsum. Blocks of 4, 2 or 1 rows of x share each unpacked vector of
-// codes. A row's group factors are widened to float first, up to `chunk` groups at a time, so that the
-// loop over codes is compiled once per bit width and group size, whatever the scale type. The fp modes
-// take the scalar loop.
+// The transposed product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W
+// per pass), zero, load, set1, add, fma, sum, widen(factors, n, floats); affine_values<Bits>, e2m1 and
+// e4m3 (codes to values, ignoring the bits above each code);
+// stride<Bits, GroupSize>() and codes<Bits, GroupSize>(bytes, f), which calls f(v, q) for each vector of
+// the group's codes. With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
+// of s per byte, one byte per lane), each block of width * s codes comes as s vectors, vector j holding
+// codes j, j + s, j + 2s, ...: unpacking then costs a shift and a mask per vector, and x, which every row
+// of W shares, is put in that order once per call (order_x) instead of the codes in x's order per row.
+//
+// Per group, the products with x accumulate in float lanes and are scaled once (a * acc); the bias is
+// folded as c * xsum. R rows of W share each load of x, and their codes stream from R places at once,
+// which a core reads faster than one stream; MB rows of x share each unpacked vector of codes. A row's
+// group factors are widened to float first, up to `chunk` groups at a time, so that the loop over codes
+// is compiled once per bit width and group size, whatever the scale type.
 template <class Lanes>
-struct lane_matmul : scalar_matmul {
-  using scalar_matmul::matmul_rows;
+struct lane_matmul {
+  template <class Weights>
+  static constexpr int stride() noexcept {
+    return Lanes::template stride<Weights::bits, Weights::group_size>();
+  }
 
-  template <int Bits, int GroupSize, class S>
-  static void matmul_rows(const affine_weights<Bits, GroupSize, S>& w, const std::uint32_t* wq,
-                          const matmul_problem& p, std::size_t first, std::size_t rows) noexcept {
-    constexpr std::size_t chunk = 64, words = format::words_per_group(Bits, GroupSize);
-    const std::size_t groups = p.K / GroupSize;
-    alignas(64) float a[chunk], c[chunk];
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t g0 = 0; g0 < groups; g0 += chunk) {
-        const std::size_t n = groups - g0 < chunk ? groups - g0 : chunk, group = r * groups + g0;
-        Lanes::widen(w.scales + group, n, a);
-        Lanes::widen(w.biases + group, n, c);
-        row_groups<Bits, GroupSize>(wq + group * words, a, c, n, p, g0, first + r);
+  // x (count floats, a multiple of the group size) in the order codes() delivers the codes.
+  template <class Weights>
+  static const float* order_x(const float* x, std::size_t count, std::vector<float>& storage) {
+    constexpr int s = stride<Weights>(), block = s * Lanes::width;
+    if constexpr (s == 1) {
+      return x;
+    } else {
+      storage.resize(count);
+      for (std::size_t b = 0; b < count; b += block) {
+        for (int j = 0; j < s; ++j) {
+          for (int l = 0; l < Lanes::width; ++l) storage[b + j * Lanes::width + l] = x[b + l * s + j];
+        }
       }
+      return storage.data();
     }
+  }
+
+  template <class Weights>
+  static void matmul_rows(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                          std::size_t rows) noexcept {
+    constexpr int R = Lanes::rows;
+    std::size_t r = 0;
+    for (; r + R <= rows; r += R) row_block<R>(w, wq, p, first, r);
+    for (; r < rows; ++r) row_block<1>(w, wq, p, first, r);
+  }
+
+  // W not transposed: the scalar loop.
+  template <class Weights>
+  static void matmul_columns(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                             std::size_t count) noexcept {
+    scalar_matmul::matmul_columns(w, wq, p, first, count);
   }
 
  private:
-  // Groups [g0, g0 + n) of one row of W (codes from `codes`, factors a and c) into column `column` of y,
-  // which they start (g0 == 0) or add to.
-  template <int Bits, int GroupSize>
-  static void row_groups(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
-                         const matmul_problem& p, std::size_t g0, std::size_t column) noexcept {
-    std::size_t m = 0;
-    for (; m + 4 <= p.M; m += 4) block<4, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
-    if (m + 2 <= p.M) block<2, Bits, GroupSize>(codes, a, c, n, p, g0, column, m), m += 2;
-    if (m < p.M) block<1, Bits, GroupSize>(codes, a, c, n, p, g0, column, m);
+  static constexpr std::size_t chunk = 64;
+  static constexpr std::size_t prefetch_distance = LOWBIT_MATMUL_PREFETCH;
+
+  template <class Weights>
+  static LOWBIT_ALWAYS_INLINE typename Lanes::vec values(typename Lanes::ivec q) noexcept {
+    if constexpr (!is_fp_weights<Weights>::value) {
+      return Lanes::template affine_values<Weights::bits>(q);
+    } else if constexpr (Weights::bits == 4) {
+      return Lanes::e2m1(q);
+    } else {
+      return Lanes::e4m3(q);
+    }
   }
 
-  template <int MB, int Bits, int GroupSize>
-  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* codes, const float* a, const float* c, std::size_t n,
-                                         const matmul_problem& p, std::size_t g0, std::size_t column,
-                                         std::size_t m0) noexcept {
-    using vec = typename Lanes::vec;
-    constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
-    const std::size_t groups = p.K / GroupSize;
-    vec total[MB];
-    float bias[MB];
-    for (int j = 0; j < MB; ++j) total[j] = Lanes::zero(), bias[j] = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* x = p.x + m0 * p.K + (g0 + i) * GroupSize;
-      // Partial sums in P registers per row, so that consecutive FMAs do not wait for each other.
-      constexpr int vectors = GroupSize / Lanes::width, P = Lanes::partials < vectors ? Lanes::partials : vectors;
-      vec acc[MB][P];
-      for (int j = 0; j < MB; ++j) {
-        for (int k = 0; k < P; ++k) acc[j][k] = Lanes::zero();
+  // Rows r .. r + R - 1 of those handed to matmul_rows, every row of x.
+  template <int R, class Weights>
+  static void row_block(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                        std::size_t r) noexcept {
+    constexpr std::size_t words = Weights::words;
+    const std::size_t groups = p.K / Weights::group_size;
+    alignas(64) float a[R][chunk], c[R][chunk];
+    const std::uint32_t* codes[R];
+    for (std::size_t g0 = 0; g0 < groups; g0 += chunk) {
+      const std::size_t n = groups - g0 < chunk ? groups - g0 : chunk;
+      for (int i = 0; i < R; ++i) {
+        const std::size_t group = (r + i) * groups + g0;
+        codes[i] = wq + group * words;
+        w.prefetch_factors(group + chunk);  // the next chunk's, which a miss would otherwise stall at
+        if constexpr (is_fp_weights<Weights>::value) {
+          for (std::size_t k = 0; k < n; ++k) a[i][k] = w.a(group + k);
+        } else {
+          Lanes::widen(w.scales + group, n, a[i]);
+          Lanes::widen(w.biases + group, n, c[i]);
+        }
       }
-      Lanes::template codes<Bits, GroupSize>(reinterpret_cast<const std::uint8_t*>(codes + i * words),
-                                             [&](int v, vec q) {
-                                               for (int j = 0; j < MB; ++j) {
-                                                 const vec xj = Lanes::load(x + j * p.K + v * Lanes::width);
-                                                 acc[j][v % P] = Lanes::fma(q, xj, acc[j][v % P]);
-                                               }
-                                             });
-      const vec ai = Lanes::set1(a[i]);
-      for (int j = 0; j < MB; ++j) {
-        for (int k = 1; k < P; ++k) acc[j][0] = Lanes::add(acc[j][0], acc[j][k]);
-        total[j] = Lanes::fma(ai, acc[j][0], total[j]);
-        bias[j] += c[i] * p.xsum[(m0 + j) * groups + g0 + i];
+      std::size_t m = 0;
+      if constexpr (R == 1) {
+        for (; m + 4 <= p.M; m += 4) block<4, 1, Weights>(codes, a, c, n, p, g0, first + r, m);
+      }
+      for (; m + 2 <= p.M; m += 2) block<2, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+      if (m < p.M) block<1, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+    }
+  }
+
+  // sum_k c[k] * s[k] for k < n, in lanes.
+  static LOWBIT_ALWAYS_INLINE float dot(const float* c, const float* s, std::size_t n) noexcept {
+    typename Lanes::vec acc = Lanes::zero();
+    std::size_t k = 0;
+    for (; k + Lanes::width <= n; k += Lanes::width) acc = Lanes::fma(Lanes::load(c + k), Lanes::load(s + k), acc);
+    float sum = Lanes::sum(acc);
+    for (; k < n; ++k) sum += c[k] * s[k];
+    return sum;
+  }
+
+  // Groups [g0, g0 + n) of R rows of W into columns column .. column + R - 1 of MB rows of y from m0,
+  // which they start (g0 == 0) or add to.
+  template <int MB, int R, class Weights>
+  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* const* codes, const float (*a)[chunk],
+                                         const float (*c)[chunk], std::size_t n, const matmul_problem& p,
+                                         std::size_t g0, std::size_t column, std::size_t m0) noexcept {
+    using vec = typename Lanes::vec;
+    constexpr int gs = Weights::group_size;
+    const std::size_t groups = p.K / gs;
+    vec total[MB][R];
+    for (int j = 0; j < MB; ++j) {
+      for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
+    }
+    for (std::size_t g = 0; g < n; ++g) {
+      const float* x = p.x + m0 * p.K + (g0 + g) * gs;
+      // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
+      // (and how rows are split between threads then changes no bit).
+      vec acc[MB][R];
+      for (int i = 0; i < R; ++i) {
+        // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
+        // flight for a weight beyond the cache (a prefetch past the array is harmless).
+        LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
+        Lanes::template codes<Weights::bits, gs>(
+            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, typename Lanes::ivec q) {
+              const vec values_v = values<Weights>(q);
+              for (int j = 0; j < MB; ++j) {
+                const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
+                acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
+              }
+            });
+      }
+      for (int i = 0; i < R; ++i) {
+        const vec ai = Lanes::set1(a[i][g]);
+        for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
     for (int j = 0; j < MB; ++j) {
-      float& y = p.y[(m0 + j) * p.N + column];
-      const float part = Lanes::sum(total[j]) + bias[j];
-      y = g0 == 0 ? part : y + part;
+      for (int i = 0; i < R; ++i) {
+        float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
+        float part = Lanes::sum(total[j][i]);
+        if constexpr (!is_fp_weights<Weights>::value) part += dot(c[i], p.xsum + (m0 + j) * groups + g0, n);
+        y = g0 == 0 ? part : y + part;
+      }
     }
   }
 };

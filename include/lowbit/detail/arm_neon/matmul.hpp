@@ -20,11 +20,13 @@ namespace neon {
 
 struct matmul_lanes {
   using vec = float32x4_t;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = uint32x4_t;
   static constexpr int width = 4;
-  static constexpr int partials = 4;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return vdupq_n_f32(0.0f); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return vld1q_f32(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return vdupq_n_f32(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return vmulq_f32(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return vaddq_f32(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return vfmaq_f32(c, a, b); }
   // Scales or biases as floats.
@@ -34,16 +36,38 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return vaddvq_f32(v); }
 
-  // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per float vector.
+  // Codes to values: affine codes as floats; E2M1 and E4M3 as the float whose exponent and fraction fields
+  // hold theirs, times the power of two that rebiases the exponent, exactly (their subnormals land on
+  // float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    return vcvtq_f32_u32(q);  // codes16 masked them
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
+    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(7)), 22)), 0x1p126f);
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(8)), 28)));
+  }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x7f)), 20)), 0x1p120f);
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
+  }
+
+  // Codes in order.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 1;
+  }
+
+  // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);
-      f(4 * c, vcvtq_f32_u32(vmovl_u16(vget_low_u16(lo))));
-      f(4 * c + 1, vcvtq_f32_u32(vmovl_high_u16(lo)));
-      f(4 * c + 2, vcvtq_f32_u32(vmovl_u16(vget_low_u16(hi))));
-      f(4 * c + 3, vcvtq_f32_u32(vmovl_high_u16(hi)));
+      f(4 * c, vmovl_u16(vget_low_u16(lo)));
+      f(4 * c + 1, vmovl_high_u16(lo));
+      f(4 * c + 2, vmovl_u16(vget_low_u16(hi)));
+      f(4 * c + 3, vmovl_high_u16(hi));
     }
   }
 };

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../format.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -20,11 +21,13 @@ namespace avx2 {
 
 struct matmul_lanes {
   using vec = __m256;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = __m256i;
   static constexpr int width = 8;
-  static constexpr int partials = 2;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm256_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm256_loadu_ps(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm256_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm256_mul_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm256_add_ps(a, b); }
   // n <= 64 scales or biases as floats.
   template <class S>
@@ -44,10 +47,44 @@ struct matmul_lanes {
     return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
   }
 
-  // The group's codes, 8 at a time in 32-bit lanes (codes_in_dwords may read 8 bytes past them).
+  // Codes to values, from lanes whose bits above the code may hold other codes: affine codes masked and
+  // converted; E2M1 magnitudes from an 8-entry table (vpermps reads the low three bits) and the sign bit
+  // moved to bit 31; E4M3 as the float whose exponent and fraction fields hold its own (shifted by 20
+  // bits), times 2^120 to rebias, exactly (E4M3 subnormals land on float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    return code_floats<Bits>(q);
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
+    const __m256 magnitude = _mm256_permutevar8x32_ps(_mm256_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f), q);
+    return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(8)), 28)));
+  }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const __m256 magnitude = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x7f)), 20)),
+                                           _mm256_set1_ps(0x1p120f));
+    return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x80)), 24)));
+  }
+
+  // Codes of 1, 2, 4 or 8 bits come one byte per lane (8 bytes per vpmovzxbd), when a block of 8 bytes'
+  // codes stays within a group.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 8 % Bits == 0 && 8 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
+  }
+
+  // The group's codes, 8 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
+  // bits possibly above it (codes_in_dwords may read 8 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    for (int c = 0; c < GroupSize / 8; ++c) f(c, code_floats<Bits>(codes_in_dwords<Bits>(p + c * Bits)));
+    constexpr int s = stride<Bits, GroupSize>();
+    if constexpr (s > 1) {
+      for (int block = 0; block < GroupSize / (8 * s); ++block) {
+        const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
+        for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
+      }
+    } else {
+      for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
+    }
   }
 };
 

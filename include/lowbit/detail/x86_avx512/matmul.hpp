@@ -23,11 +23,13 @@ namespace avx512 {
 
 struct matmul_lanes {
   using vec = __m512;
+  static constexpr int rows = 4;  // rows of W per pass
+  using ivec = __m512i;
   static constexpr int width = 16;
-  static constexpr int partials = 4;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm512_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm512_loadu_ps(p); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm512_set1_ps(a); }
+  static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm512_mul_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm512_add_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return _mm512_fmadd_ps(a, b, c); }
   // n <= 64 scales or biases as floats.
@@ -37,20 +39,64 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return _mm512_reduce_add_ps(v); }
 
-  // The group's codes, 16 at a time in 32-bit lanes (chunk_span may read 32 bytes past them).
+  // Codes to values, from lanes whose bits above the code may hold other codes. Affine codes of up to 4
+  // bits: a 16-entry table of floats indexed by the low four bits of each lane (vpermps ignores the rest),
+  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 as the
+  // float whose exponent and fraction fields hold its own (shifted by 20 bits), times 2^120 to rebias,
+  // exactly (E4M3 subnormals land on float subnormals), and the sign.
+  template <int Bits>
+  static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
+    if constexpr (Bits <= 4) {
+      alignas(64) static constexpr float codes[16] = {0,      1 % (1 << Bits),  2 % (1 << Bits),  3 % (1 << Bits),
+                                                      4 % (1 << Bits),  5 % (1 << Bits),  6 % (1 << Bits),
+                                                      7 % (1 << Bits),  8 % (1 << Bits),  9 % (1 << Bits),
+                                                      10 % (1 << Bits), 11 % (1 << Bits), 12 % (1 << Bits),
+                                                      13 % (1 << Bits), 14 % (1 << Bits), 15 % (1 << Bits)};
+      return _mm512_permutexvar_ps(q, _mm512_load_ps(codes));
+    } else {
+      return _mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)))));
+    }
+  }
+  static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept { return _mm512_permutexvar_ps(q, e2m1_values()); }
+  static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
+    const __m512 magnitude = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x7f)), 20)),
+                                           _mm512_set1_ps(0x1p120f));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(magnitude),
+                                               _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x80)), 24)));
+  }
+
+  // Codes of 1, 2, 4 or 8 bits come one byte per lane (16 bytes per vpmovzxbd), when a block of 16 bytes'
+  // codes stays within a group.
+  template <int Bits, int GroupSize>
+  static constexpr int stride() noexcept {
+    return 8 % Bits == 0 && 16 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
+  }
+
+  // The group's codes, 16 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
+  // bits possibly above it (chunk_span may read 32 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    using geometry = chunk_geometry<Bits, 4>;
-    constexpr int chunks = GroupSize / 16;
-    constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-    const __m512i mask = _mm512_set1_epi32(static_cast<int>(format::max_code(Bits)));
-    for (int first = 0; first < chunks; first += span) {
-      const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
-        for (int c = 0; c < span; ++c) {
-        const __m512i q = Bits == 8 ? unpacked.codes(c) : _mm512_and_si512(unpacked.codes(c), mask);
-        f(first + c, _mm512_cvtepi32_ps(q));
+    constexpr int s = stride<Bits, GroupSize>();
+    if constexpr (s > 1 || Bits == 8) {
+      for (int block = 0; block < GroupSize / (16 * s); ++block) {
+        const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
+        for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
+      }
+    } else {
+      using geometry = chunk_geometry<Bits, 4>;
+      constexpr int chunks = GroupSize / 16;
+      constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+      for (int first = 0; first < chunks; first += span) {
+        const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
+        for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }
+  }
+
+ private:
+  static LOWBIT_ALWAYS_INLINE __m512 e2m1_values() noexcept {
+    return _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f,
+                          -4.0f, -6.0f);
   }
 };
 
