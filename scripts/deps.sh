@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh GROUP... — installs the Debian packages a task needs, only those missing (Debian 12; root or sudo).
 #   build   compiler, CMake, python3    test    GoogleTest, nlohmann/json, Eigen
-#   bench   Google Benchmark, gnuplot   cross   aarch64 cross compiler, qemu-user
+#   bench   Google Benchmark, gnuplot, Eigen and OpenBLAS (baselines)   cross   aarch64 cross compiler, qemu-user
 #   clang   clang-19 and its sanitizer/fuzzer runtime, llvm tools
 set -euo pipefail
 pkgs=()
@@ -9,7 +9,7 @@ for group in "$@"; do
   case "$group" in
     build) pkgs+=(g++ cmake ninja-build make python3) ;;
     test) pkgs+=(googletest libgtest-dev nlohmann-json3-dev libeigen3-dev) ;;
-    bench) pkgs+=(libbenchmark-dev gnuplot-nox) ;;
+    bench) pkgs+=(libbenchmark-dev gnuplot-nox libeigen3-dev libopenblas-dev pkg-config) ;;
     cross) pkgs+=(g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;
     clang) pkgs+=(clang-19 libclang-rt-19-dev llvm-19) ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
