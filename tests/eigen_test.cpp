@@ -208,4 +208,46 @@ TEST(EigenUse, MatrixVectorProduct) {
   EXPECT_TRUE(y == want);
 }
 
+// quantized_matmul from Eigen objects: the pointer API's result (the same code), for a matrix x in
+// Eigen::half, a vector x, and y in a block of a wider matrix; shapes that disagree throw and write nothing.
+TEST(EigenMatmul, MatchesThePointerApi) {
+  const auto f = lowbit_tools::file::open(lowbit_test::golden_dir() + "/affine_b4_gs64_float16.safetensors");
+  const auto g = load<Eigen::half>(f);
+  const auto N = static_cast<Eigen::Index>(g.rows), K = static_cast<Eigen::Index>(g.cols);
+  const auto wq = lowbit::eigen::map_packed(g.wq.data(), N, K, 4);
+  const auto scales = lowbit::eigen::map_groups(g.scales.data(), N, K, 64);
+  const auto biases = lowbit::eigen::map_groups(g.biases.data(), N, K, 64);
+  const Eigen::Index M = 3;
+  matrix<Eigen::half> x(M, K);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = Eigen::half(static_cast<float>(i % 17) / 8 - 1);
+  matrix<float> want(M, N), y(M, N);
+  lowbit::quantized_matmul(x.data(), g.wq.data(), g.scales.data(), g.biases.data(), want.data(),
+                           static_cast<std::size_t>(M), static_cast<std::size_t>(N), static_cast<std::size_t>(K));
+  lowbit::eigen::quantized_matmul(x, wq, scales, biases, y);
+  EXPECT_TRUE(y == want);
+
+  matrix<float> wide = matrix<float>::Constant(M, N + 5, 7.0f);  // rows apart: refused, nothing written
+  EXPECT_THROW(lowbit::eigen::quantized_matmul(x, wq, scales, biases, wide.leftCols(N)), lowbit::error);
+  EXPECT_TRUE((wide.array() == 7.0f).all());
+
+  const Eigen::VectorXf v = x.row(1).cast<float>();  // y = W v
+  Eigen::VectorXf yv(N);
+  lowbit::eigen::quantized_matmul(v, wq, scales, biases, yv);
+  matrix<float> want_v(1, N);
+  lowbit::quantized_matmul(v.data(), g.wq.data(), g.scales.data(), g.biases.data(), want_v.data(), 1,
+                           static_cast<std::size_t>(N), static_cast<std::size_t>(K));
+  EXPECT_TRUE(yv.transpose() == want_v);
+
+  matrix<float> out = matrix<float>::Constant(M, N, 3.0f);
+  try {
+    lowbit::eigen::quantized_matmul(x, wq, scales.leftCols(4), biases, out);
+    ADD_FAILURE() << "no error";
+  } catch (const lowbit::error& e) {
+    EXPECT_EQ(std::string(e.what()), "[lowbit::eigen::quantized_matmul] scales is " + std::to_string(N) +
+                                         " x 4 but x 3 x 512 and y 3 x " + std::to_string(N) +
+                                         " with bits 4 and group_size 64 need " + std::to_string(N) + " x 8");
+  }
+  EXPECT_TRUE((out.array() == 3.0f).all());
+}
+
 }  // namespace

@@ -16,6 +16,10 @@
 //   lowbit::eigen::matrix<Eigen::half> w16 = lowbit::eigen::dequantize_matrix(wq, scales, biases, bits, group_size);
 //   lowbit::eigen::matrix<float> w32 = lowbit::eigen::dequantize_matrix<float>(wq, scales, biases, bits, group_size);
 //
+//   // Or no dense copy at all: y = x W^T straight from the quantized weight (lowbit/matmul.hpp).
+//   lowbit::eigen::matrix<float> y(x.rows(), rows);
+//   lowbit::eigen::quantized_matmul(x, wq, scales, biases, y);
+//
 // Every argument is an Eigen object with direct access to row-major storage whose rows are contiguous
 // (inner stride 1): Matrix<..., RowMajor>, Map and Ref of one, and blocks of these. Rows may be apart (an
 // outer stride, e.g. a block of a wider matrix). Nothing is ever copied behind your back: an argument that
@@ -36,6 +40,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -201,6 +206,106 @@ auto dequantize_matrix(const Eigen::DenseBase<WqDerived>& wq, const Eigen::Dense
   matrix<O> out(scales.rows(), scales.cols() * group_size);
   dequantize(wq, scales, biases, out, bits, group_size);
   return out;
+}
+
+namespace detail {
+template <class Derived>
+constexpr bool has_contiguous_storage() {
+  return (Derived::Flags & Eigen::DirectAccessBit) != 0 &&
+         (Derived::IsRowMajor || Derived::IsVectorAtCompileTime) &&
+         (Derived::InnerStrideAtCompileTime == 1 || Derived::InnerStrideAtCompileTime == Eigen::Dynamic);
+}
+// The rows x cols of a matrix argument of quantized_matmul: a vector is one row.
+template <class Derived>
+Eigen::Index matmul_rows(const Derived& a) {
+  return Derived::IsVectorAtCompileTime ? 1 : a.rows();
+}
+template <class Derived>
+Eigen::Index matmul_cols(const Derived& a) {
+  return Derived::IsVectorAtCompileTime ? a.size() : a.cols();
+}
+// Dense storage, rows adjacent: what the pointer API takes.
+template <class Derived>
+void check_dense(const char* function, const char* name, const Derived& a) {
+  const bool dense = a.size() == 0 || (a.innerStride() == 1 && (Derived::IsVectorAtCompileTime || a.rows() == 1 ||
+                                                                 a.outerStride() == a.cols()));
+  if (!dense) {
+    lowbit::detail::fail(function, std::string(name) + " must be dense (contiguous rows, adjacent to each other)");
+  }
+}
+}  // namespace detail
+
+/// y = x W^T (transpose, an LLM linear layer: W is N x K) or y = x W (W is K x N), with W quantized as
+/// wq/scales/biases (as map_packed and map_groups view them); x is M x K and y M x N, written in place (a
+/// vector x or y is one row: W x for a weight of N x K). Every argument dense and row-major (a Matrix<...,
+/// RowMajor>, a Map, a Ref or block with adjacent rows, or a vector). The numerics, errors and threads
+/// (opt) of lowbit::quantized_matmul (matmul.hpp); a shape that disagrees throws lowbit::error before
+/// anything is written.
+template <class XDerived, class WqDerived, class ScalesDerived, class BiasesDerived, class Y>
+void quantized_matmul(const Eigen::DenseBase<XDerived>& x, const Eigen::DenseBase<WqDerived>& wq,
+                      const Eigen::DenseBase<ScalesDerived>& scales, const Eigen::DenseBase<BiasesDerived>& biases,
+                      Y&& y, bool transpose, const options& opt) {
+  using YDerived = std::remove_reference_t<Y>;
+  static_assert(!std::is_const<YDerived>::value && (YDerived::Flags & Eigen::LvalueBit) != 0,
+                "lowbit::eigen: y must be writable");
+  static_assert(detail::has_contiguous_storage<XDerived>() && detail::has_contiguous_storage<WqDerived>() &&
+                    detail::has_contiguous_storage<ScalesDerived>() &&
+                    detail::has_contiguous_storage<BiasesDerived>() && detail::has_contiguous_storage<YDerived>(),
+                "lowbit::eigen: quantized_matmul takes row-major matrices (Matrix<..., RowMajor>, a Map, Ref or "
+                "block of one) or vectors; lowbit never copies an argument into a temporary");
+  static_assert(std::is_same<typename WqDerived::Scalar, std::uint32_t>::value,
+                "lowbit::eigen: wq must hold std::uint32_t words");
+  static_assert(std::is_same<typename ScalesDerived::Scalar, typename BiasesDerived::Scalar>::value,
+                "lowbit::eigen: scales and biases must have the same type");
+  const char* function = "eigen::quantized_matmul";
+  const XDerived& xd = x.derived();
+  const WqDerived& w = wq.derived();
+  const ScalesDerived& s = scales.derived();
+  const BiasesDerived& b = biases.derived();
+  lowbit::detail::check_bits(function, opt.bits);
+  lowbit::detail::check_group_size(function, opt.group_size);
+  const Eigen::Index M = detail::matmul_rows(xd), K = detail::matmul_cols(xd);
+  const Eigen::Index N = detail::matmul_cols(y);
+  const Eigen::Index wrows = transpose ? N : K, wcols = transpose ? K : N;
+  if (wcols % opt.group_size != 0) {
+    lowbit::detail::fail(function, std::string(transpose ? "K" : "N") + " = " + std::to_string(wcols) +
+                                       " is not a multiple of group_size " + std::to_string(opt.group_size));
+  }
+  struct expected_shape {
+    const char* name;
+    Eigen::Index rows, cols, want_rows, want_cols;
+  };
+  for (const expected_shape& e :
+       {expected_shape{"y", detail::matmul_rows(y), N, M, N},
+        expected_shape{"wq", w.rows(), w.cols(), wrows, wcols / 32 * opt.bits},
+        expected_shape{"scales", s.rows(), s.cols(), wrows, wcols / opt.group_size},
+        expected_shape{"biases", b.rows(), b.cols(), wrows, wcols / opt.group_size}}) {
+    if (e.rows != e.want_rows || e.cols != e.want_cols) {
+      lowbit::detail::fail(function, std::string(e.name) + " is " + detail::dims(e.rows, e.cols) + " but x " +
+                                         detail::dims(M, K) + " and y " + detail::dims(detail::matmul_rows(y), N) +
+                                         " with bits " + std::to_string(opt.bits) + " and group_size " +
+                                         std::to_string(opt.group_size) + " need " +
+                                         detail::dims(e.want_rows, e.want_cols));
+    }
+  }
+  detail::check_dense(function, "x", xd);
+  detail::check_dense(function, "wq", w);
+  detail::check_dense(function, "scales", s);
+  detail::check_dense(function, "biases", b);
+  detail::check_dense(function, "y", y);
+  lowbit::quantized_matmul(xd.data(), w.data(), s.data(), b.data(), y.data(), static_cast<std::size_t>(M),
+                           static_cast<std::size_t>(N), static_cast<std::size_t>(K), transpose, opt);
+}
+
+/// The same with bits and group_size (MLX's defaults: 4, 64), on the calling thread.
+template <class XDerived, class WqDerived, class ScalesDerived, class BiasesDerived, class Y>
+void quantized_matmul(const Eigen::DenseBase<XDerived>& x, const Eigen::DenseBase<WqDerived>& wq,
+                      const Eigen::DenseBase<ScalesDerived>& scales, const Eigen::DenseBase<BiasesDerived>& biases,
+                      Y&& y, bool transpose = true, int bits = default_bits, int group_size = default_group_size) {
+  options opt;
+  opt.bits = bits;
+  opt.group_size = group_size;
+  quantized_matmul(x, wq, scales, biases, std::forward<Y>(y), transpose, opt);
 }
 
 }  // namespace eigen
