@@ -144,8 +144,9 @@ struct scalar_matmul {
   }
 };
 
-// The transposed product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W
-// per pass), zero, load, set1, add, fma, sum, widen(factors, n, floats); affine_values<Bits>, e2m1 and
+// The product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W per pass,
+// transposed), columns (floats of y per tile, not transposed), zero, load, store, set1, mul, fma, sum,
+// widen(factors, n, floats); affine_values<Bits>, e2m1 and
 // e4m3 (codes to values, ignoring the bits above each code);
 // stride<Bits, GroupSize>() and codes<Bits, GroupSize>(bytes, f), which calls f(v, q) for each vector of
 // the group's codes. With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
@@ -191,11 +192,16 @@ struct lane_matmul {
     for (; r < rows; ++r) row_block<1>(w, wq, p, first, r);
   }
 
-  // W not transposed: the scalar loop.
+  // W not transposed (K x N): y[m][n] = sum_k (x[m][k] a) v + x[m][k] c. Tiles of T groups along N keep
+  // their columns' sums in registers while the rows of W stream past; each group's bias is folded once,
+  // as c * x[m][k] per row k. The sums come in the codes' order and are put back in y's at the end.
   template <class Weights>
   static void matmul_columns(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
                              std::size_t count) noexcept {
-    scalar_matmul::matmul_columns(w, wq, p, first, count);
+    constexpr int T = Lanes::columns / Weights::group_size > 0 ? Lanes::columns / Weights::group_size : 1;
+    std::size_t g = 0;
+    for (; g + T <= count; g += T) column_tile<T>(w, wq, p, first, g);
+    for (; g < count; ++g) column_tile<1>(w, wq, p, first, g);
   }
 
  private:
@@ -240,6 +246,51 @@ struct lane_matmul {
       }
       for (; m + 2 <= p.M; m += 2) block<2, R, Weights>(codes, a, c, n, p, g0, first + r, m);
       if (m < p.M) block<1, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+    }
+  }
+
+  // Groups g0 .. g0 + T - 1 (of those handed to matmul_columns) of every row of W, for every row of x.
+  template <int T, class Weights>
+  static void column_tile(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
+                          std::size_t g0) noexcept {
+    using vec = typename Lanes::vec;
+    constexpr int gs = Weights::group_size, V = gs / Lanes::width, s = stride<Weights>(), block = s * Lanes::width;
+    constexpr std::size_t words = Weights::words;
+    const std::size_t groups = p.N / gs;  // per row of W
+    // The last row's codes from a padded copy: the unpacking may read past them, and past the array.
+    alignas(64) std::uint32_t last[T * words + 16] = {};
+    for (std::size_t i = 0; i < T * words; ++i) last[i] = wq[((p.K - 1) * groups + g0) * words + i];
+    for (std::size_t m = 0; m < p.M; ++m) {
+      const float* x = p.x + m * p.K;
+      vec acc[T][V];
+      float bias[T];
+      for (int t = 0; t < T; ++t) {
+        bias[t] = 0.0f;
+        for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
+      }
+      for (std::size_t k = 0; k < p.K; ++k) {
+        const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
+        for (int t = 0; t < T; ++t) {
+          const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
+          const vec xa = Lanes::set1(x[k] * w.a(group));
+          if constexpr (!is_fp_weights<Weights>::value) bias[t] += x[k] * w.c(group);
+          Lanes::template codes<Weights::bits, gs>(reinterpret_cast<const std::uint8_t*>(row + t * words),
+                                                   [&](int v, typename Lanes::ivec q) {
+                                                     acc[t][v] = Lanes::fma(values<Weights>(q), xa, acc[t][v]);
+                                                   });
+        }
+      }
+      alignas(64) float sums[T * gs];
+      for (int t = 0; t < T; ++t) {
+        for (int v = 0; v < V; ++v) Lanes::store(sums + t * gs + v * Lanes::width, acc[t][v]);
+      }
+      float* y = p.y + m * p.N + (first + g0) * gs;
+      for (int t = 0; t < T; ++t) {
+        for (int i = 0; i < gs; ++i) {  // element i: lane (i % block) / s of vector (i % block) % s of its block
+          const int r = i % block;
+          y[t * gs + i] = sums[t * gs + i - r + r % s * Lanes::width + r / s] + bias[t];
+        }
+      }
     }
   }
 

@@ -20,14 +20,15 @@ namespace neon {
 
 struct matmul_lanes {
   using vec = float32x4_t;
-  static constexpr int rows = 4;  // rows of W per pass
+  static constexpr int rows = 4;  // rows of W per pass (transposed)
+  static constexpr int columns = 64;  // floats of y per tile (not transposed)
   using ivec = uint32x4_t;
   static constexpr int width = 4;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return vdupq_n_f32(0.0f); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return vld1q_f32(p); }
+  static LOWBIT_ALWAYS_INLINE void store(float* p, vec v) noexcept { vst1q_f32(p, v); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return vdupq_n_f32(a); }
   static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return vmulq_f32(a, b); }
-  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return vaddq_f32(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return vfmaq_f32(c, a, b); }
   // Scales or biases as floats.
   template <class S>

@@ -21,14 +21,15 @@ namespace avx2 {
 
 struct matmul_lanes {
   using vec = __m256;
-  static constexpr int rows = 4;  // rows of W per pass
+  static constexpr int rows = 4;  // rows of W per pass (transposed)
+  static constexpr int columns = 64;  // floats of y per tile (not transposed)
   using ivec = __m256i;
   static constexpr int width = 8;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm256_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm256_loadu_ps(p); }
+  static LOWBIT_ALWAYS_INLINE void store(float* p, vec v) noexcept { _mm256_storeu_ps(p, v); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm256_set1_ps(a); }
   static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm256_mul_ps(a, b); }
-  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm256_add_ps(a, b); }
   // n <= 64 scales or biases as floats.
   template <class S>
   static LOWBIT_ALWAYS_INLINE void widen(const S* p, std::size_t n, float* to) noexcept {

@@ -23,14 +23,15 @@ namespace avx512 {
 
 struct matmul_lanes {
   using vec = __m512;
-  static constexpr int rows = 4;  // rows of W per pass
+  static constexpr int rows = 4;  // rows of W per pass (transposed)
+  static constexpr int columns = 256;  // floats of y per tile (not transposed)
   using ivec = __m512i;
   static constexpr int width = 16;
   static LOWBIT_ALWAYS_INLINE vec zero() noexcept { return _mm512_setzero_ps(); }
   static LOWBIT_ALWAYS_INLINE vec load(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  static LOWBIT_ALWAYS_INLINE void store(float* p, vec v) noexcept { _mm512_storeu_ps(p, v); }
   static LOWBIT_ALWAYS_INLINE vec set1(float a) noexcept { return _mm512_set1_ps(a); }
   static LOWBIT_ALWAYS_INLINE vec mul(vec a, vec b) noexcept { return _mm512_mul_ps(a, b); }
-  static LOWBIT_ALWAYS_INLINE vec add(vec a, vec b) noexcept { return _mm512_add_ps(a, b); }
   static LOWBIT_ALWAYS_INLINE vec fma(vec a, vec b, vec c) noexcept { return _mm512_fmadd_ps(a, b, c); }
   // n <= 64 scales or biases as floats.
   template <class S>
