@@ -2312,19 +2312,23 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return vaddvq_f32(v); }
 
-  // Codes to values: affine codes as floats; E2M1 and E4M3 as the float whose exponent and fraction fields
-  // hold theirs, times the power of two that rebiases the exponent, exactly (their subnormals land on
-  // float subnormals), and the sign.
+  // Codes to values: affine codes as floats; E2M1 and E4M3 by integer operations on the float's bits
+  // (the exponent rebiased), or for their subnormals from the integer fraction times a power of two:
+  // never a subnormal float operand, which the flush-to-zero mode -ffast-math sets would read as zero.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     return vcvtq_f32_u32(q);  // codes16 masked them
   }
   static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
-    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(7)), 22)), 0x1p126f);
+    const uint32x4_t c = vandq_u32(q, vdupq_n_u32(7));
+    const vec normal = vreinterpretq_f32_u32(vaddq_u32(vshlq_n_u32(c, 22), vdupq_n_u32(126u << 23)));
+    const vec magnitude = vbslq_f32(vcltq_u32(c, vdupq_n_u32(2)), vmulq_n_f32(vcvtq_f32_u32(c), 0.5f), normal);
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(8)), 28)));
   }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x7f)), 20)), 0x1p120f);
+    const uint32x4_t t = vandq_u32(q, vdupq_n_u32(0x7f));
+    const vec normal = vreinterpretq_f32_u32(vaddq_u32(vshlq_n_u32(t, 20), vdupq_n_u32(120u << 23)));
+    const vec magnitude = vbslq_f32(vcltq_u32(t, vdupq_n_u32(8)), vmulq_n_f32(vcvtq_f32_u32(t), 0x1p-9f), normal);
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
   }
 
@@ -3119,8 +3123,9 @@ struct matmul_lanes {
 
   // Codes to values, from lanes whose bits above the code may hold other codes: affine codes masked and
   // converted; E2M1 magnitudes from an 8-entry table (vpermps reads the low three bits) and the sign bit
-  // moved to bit 31; E4M3 as the float whose exponent and fraction fields hold its own (shifted by 20
-  // bits), times 2^120 to rebias, exactly (E4M3 subnormals land on float subnormals), and the sign.
+  // moved to bit 31; E4M3 by integer operations on the float's bits (its exponent rebiased by 120), or for
+  // subnormals m * 2^-9 from the integer m: never a subnormal float operand, which costs a microcode
+  // assist on x86 and reads as zero under the flush-to-zero mode -ffast-math sets.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     return code_floats<Bits>(q);
@@ -3130,8 +3135,11 @@ struct matmul_lanes {
     return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(8)), 28)));
   }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const __m256 magnitude = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x7f)), 20)),
-                                           _mm256_set1_ps(0x1p120f));
+    const __m256i t = _mm256_and_si256(q, _mm256_set1_epi32(0x7f));
+    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(t, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(0x1p-9f));
+    const __m256 magnitude =
+        _mm256_blendv_ps(normal, subnormal, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), t)));
     return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x80)), 24)));
   }
 
@@ -4031,9 +4039,10 @@ struct matmul_lanes {
 
   // Codes to values, from lanes whose bits above the code may hold other codes. Affine codes of up to 4
   // bits: a 16-entry table of floats indexed by the low four bits of each lane (vpermps ignores the rest),
-  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 as the
-  // float whose exponent and fraction fields hold its own (shifted by 20 bits), times 2^120 to rebias,
-  // exactly (E4M3 subnormals land on float subnormals), and the sign.
+  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 by integer
+  // operations on the float's bits (its exponent rebiased by 120), or for subnormals m * 2^-9 from the
+  // integer m: never a subnormal float operand, which costs a microcode assist on x86 and reads as zero
+  // under the flush-to-zero mode -ffast-math sets.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     if constexpr (Bits <= 4) {
@@ -4049,8 +4058,10 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept { return _mm512_permutexvar_ps(q, e2m1_values()); }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const __m512 magnitude = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x7f)), 20)),
-                                           _mm512_set1_ps(0x1p120f));
+    const __m512i t = _mm512_and_si512(q, _mm512_set1_epi32(0x7f));
+    const __m512 normal = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(t, 20), _mm512_set1_epi32(120 << 23)));
+    const __m512 magnitude = _mm512_mask_mul_ps(normal, _mm512_cmplt_epi32_mask(t, _mm512_set1_epi32(8)),
+                                                _mm512_cvtepi32_ps(t), _mm512_set1_ps(0x1p-9f));
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(magnitude),
                                                _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x80)), 24)));
   }

@@ -37,19 +37,23 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE float sum(vec v) noexcept { return vaddvq_f32(v); }
 
-  // Codes to values: affine codes as floats; E2M1 and E4M3 as the float whose exponent and fraction fields
-  // hold theirs, times the power of two that rebiases the exponent, exactly (their subnormals land on
-  // float subnormals), and the sign.
+  // Codes to values: affine codes as floats; E2M1 and E4M3 by integer operations on the float's bits
+  // (the exponent rebiased), or for their subnormals from the integer fraction times a power of two:
+  // never a subnormal float operand, which the flush-to-zero mode -ffast-math sets would read as zero.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     return vcvtq_f32_u32(q);  // codes16 masked them
   }
   static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept {
-    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(7)), 22)), 0x1p126f);
+    const uint32x4_t c = vandq_u32(q, vdupq_n_u32(7));
+    const vec normal = vreinterpretq_f32_u32(vaddq_u32(vshlq_n_u32(c, 22), vdupq_n_u32(126u << 23)));
+    const vec magnitude = vbslq_f32(vcltq_u32(c, vdupq_n_u32(2)), vmulq_n_f32(vcvtq_f32_u32(c), 0.5f), normal);
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(8)), 28)));
   }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const vec magnitude = vmulq_n_f32(vreinterpretq_f32_u32(vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x7f)), 20)), 0x1p120f);
+    const uint32x4_t t = vandq_u32(q, vdupq_n_u32(0x7f));
+    const vec normal = vreinterpretq_f32_u32(vaddq_u32(vshlq_n_u32(t, 20), vdupq_n_u32(120u << 23)));
+    const vec magnitude = vbslq_f32(vcltq_u32(t, vdupq_n_u32(8)), vmulq_n_f32(vcvtq_f32_u32(t), 0x1p-9f), normal);
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
   }
 

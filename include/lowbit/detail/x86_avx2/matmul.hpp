@@ -50,8 +50,9 @@ struct matmul_lanes {
 
   // Codes to values, from lanes whose bits above the code may hold other codes: affine codes masked and
   // converted; E2M1 magnitudes from an 8-entry table (vpermps reads the low three bits) and the sign bit
-  // moved to bit 31; E4M3 as the float whose exponent and fraction fields hold its own (shifted by 20
-  // bits), times 2^120 to rebias, exactly (E4M3 subnormals land on float subnormals), and the sign.
+  // moved to bit 31; E4M3 by integer operations on the float's bits (its exponent rebiased by 120), or for
+  // subnormals m * 2^-9 from the integer m: never a subnormal float operand, which costs a microcode
+  // assist on x86 and reads as zero under the flush-to-zero mode -ffast-math sets.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     return code_floats<Bits>(q);
@@ -61,8 +62,11 @@ struct matmul_lanes {
     return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(8)), 28)));
   }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const __m256 magnitude = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x7f)), 20)),
-                                           _mm256_set1_ps(0x1p120f));
+    const __m256i t = _mm256_and_si256(q, _mm256_set1_epi32(0x7f));
+    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(t, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(0x1p-9f));
+    const __m256 magnitude =
+        _mm256_blendv_ps(normal, subnormal, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), t)));
     return _mm256_or_ps(magnitude, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(0x80)), 24)));
   }
 

@@ -42,9 +42,10 @@ struct matmul_lanes {
 
   // Codes to values, from lanes whose bits above the code may hold other codes. Affine codes of up to 4
   // bits: a 16-entry table of floats indexed by the low four bits of each lane (vpermps ignores the rest),
-  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 as the
-  // float whose exponent and fraction fields hold its own (shifted by 20 bits), times 2^120 to rebias,
-  // exactly (E4M3 subnormals land on float subnormals), and the sign.
+  // which saves the mask; wider ones masked and converted. E2M1 from its table likewise. E4M3 by integer
+  // operations on the float's bits (its exponent rebiased by 120), or for subnormals m * 2^-9 from the
+  // integer m: never a subnormal float operand, which costs a microcode assist on x86 and reads as zero
+  // under the flush-to-zero mode -ffast-math sets.
   template <int Bits>
   static LOWBIT_ALWAYS_INLINE vec affine_values(ivec q) noexcept {
     if constexpr (Bits <= 4) {
@@ -60,8 +61,10 @@ struct matmul_lanes {
   }
   static LOWBIT_ALWAYS_INLINE vec e2m1(ivec q) noexcept { return _mm512_permutexvar_ps(q, e2m1_values()); }
   static LOWBIT_ALWAYS_INLINE vec e4m3(ivec q) noexcept {
-    const __m512 magnitude = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x7f)), 20)),
-                                           _mm512_set1_ps(0x1p120f));
+    const __m512i t = _mm512_and_si512(q, _mm512_set1_epi32(0x7f));
+    const __m512 normal = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(t, 20), _mm512_set1_epi32(120 << 23)));
+    const __m512 magnitude = _mm512_mask_mul_ps(normal, _mm512_cmplt_epi32_mask(t, _mm512_set1_epi32(8)),
+                                                _mm512_cvtepi32_ps(t), _mm512_set1_ps(0x1p-9f));
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(magnitude),
                                                _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0x80)), 24)));
   }
