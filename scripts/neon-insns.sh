@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # neon-insns.sh — instructions executed per output element by the NEON kernels (bits 3, 4, 8; group 64;
 # half->half and float->float), for the baseline armv8-a build, the fp16 build and clang -mcpu=apple-m1,
-# next to the scalar reference. A deterministic proxy for NEON speed on this x86 machine: it runs
+# next to the scalar reference; and per multiply-add by quantized_matmul. A deterministic proxy for NEON speed on this x86 machine: it runs
 # bench/neon_insns.cpp under qemu with the qemu-insncount plugin from ../shared/tools (or $QEMU_INSNCOUNT).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,4 +29,18 @@ for name in gcc-armv8-a gcc-armv8.2-a+fp16 clang-apple-m1; do
     awk -v n="$name" -F'\t' '{ split($2, a, "="); sum[$1] += a[2] }
       END { for (key in sum) { split(key, f, " "); printf "%-20s %-8s %-5s %-14s %.3f\n", n, f[1], f[2],
             f[3] "->" f[3], sum[key] / 65536 } }' | sort -k2,2 -k4,4 -k3,3n
+done
+
+# quantized_matmul (N = 256, K = 2048, 4 bits, group 64, half scales, float y): instructions per multiply-add
+# (M x N x K of them), every function of the call included: the whole program run with 3 calls and with 1,
+# the difference divided by 2 calls.
+printf '\n%-20s %-3s %-6s %s\n' build M x insns/multiply-add
+for name in gcc-armv8-a gcc-armv8.2-a+fp16 clang-apple-m1; do
+  for run in "1 float" "1 half" "4 float"; do
+    set -- $run
+    count() { "$tool" --all "$out/$name" qmv "$1" "$2" "$3" | awk -F'\t' '/^whole program/ { sub(/insns=/, "", $2); print $2 }'; }
+    one=$(count "$1" "$2" 1); three=$(count "$1" "$2" 3)
+    awk -v n="$name" -v m="$1" -v x="$2" -v a="$one" -v b="$three" \
+      'BEGIN { printf "%-20s %-3s %-6s %.3f\n", n, m, x, (b - a) / 2 / (m * 256 * 2048) }'
+  done
 done
