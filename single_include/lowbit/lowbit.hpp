@@ -1379,12 +1379,29 @@ struct scalar_matmul {
   }
 };
 
-// The product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W per pass,
+// A group's values from its integer codes, for lane sets that unpack codes first (codes<Bits, GroupSize>,
+// then affine_values<Bits>, e2m1 or e4m3 by the weight's mode): f(v, values of vector v).
+template <class Lanes, class Weights>
+LOWBIT_ALWAYS_INLINE typename Lanes::vec code_values(typename Lanes::ivec q) noexcept {
+  if constexpr (!is_fp_weights<Weights>::value) {
+    return Lanes::template affine_values<Weights::bits>(q);
+  } else if constexpr (Weights::bits == 4) {
+    return Lanes::e2m1(q);
+  } else {
+    return Lanes::e4m3(q);
+  }
+}
+template <class Lanes, class Weights, class F>
+LOWBIT_ALWAYS_INLINE void values_from_codes(const std::uint8_t* p, F&& f) noexcept {
+  Lanes::template codes<Weights::bits, Weights::group_size>(
+      p, [&](int v, typename Lanes::ivec q) { f(v, code_values<Lanes, Weights>(q)); });
+}
+
+// The product on an instruction set's float lanes. Lanes provides: vec, width, rows (of W per pass,
 // transposed), columns (floats of y per tile, not transposed), zero, load, store, set1, mul, fma, sum,
-// widen(factors, n, floats); affine_values<Bits>, e2m1 and
-// e4m3 (codes to values, ignoring the bits above each code);
-// stride<Bits, GroupSize>() and codes<Bits, GroupSize>(bytes, f), which calls f(v, q) for each vector of
-// the group's codes. With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
+// widen(factors, n, floats); stride<Bits, GroupSize>() and values<Weights>(bytes, f), which calls f(v,
+// values) for each vector of the group's values (most build it from codes<Bits, GroupSize> and
+// code_values above). With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
 // of s per byte, one byte per lane), each block of width * s codes comes as s vectors, vector j holding
 // codes j, j + s, j + 2s, ...: unpacking then costs a shift and a mask per vector, and x, which every row
 // of W shares, is put in that order once per call (order_x) instead of the codes in x's order per row.
@@ -1443,17 +1460,6 @@ struct lane_matmul {
   static constexpr std::size_t chunk = 64;
   static constexpr std::size_t prefetch_distance = LOWBIT_MATMUL_PREFETCH;
 
-  template <class Weights>
-  static LOWBIT_ALWAYS_INLINE typename Lanes::vec values(typename Lanes::ivec q) noexcept {
-    if constexpr (!is_fp_weights<Weights>::value) {
-      return Lanes::template affine_values<Weights::bits>(q);
-    } else if constexpr (Weights::bits == 4) {
-      return Lanes::e2m1(q);
-    } else {
-      return Lanes::e4m3(q);
-    }
-  }
-
   // Rows r .. r + R - 1 of those handed to matmul_rows, every row of x.
   template <int R, class Weights>
   static void row_block(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
@@ -1499,24 +1505,27 @@ struct lane_matmul {
       const float* x = p.x + m * p.K;
       vec acc[T][V];
       float bias[T];
+      LOWBIT_UNROLL
       for (int t = 0; t < T; ++t) {
         bias[t] = 0.0f;
+        LOWBIT_UNROLL
         for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
       }
       for (std::size_t k = 0; k < p.K; ++k) {
         const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
+        LOWBIT_UNROLL
         for (int t = 0; t < T; ++t) {
           const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
           const vec xa = Lanes::set1(x[k] * w.a(group));
           if constexpr (!is_fp_weights<Weights>::value) bias[t] += x[k] * w.c(group);
-          Lanes::template codes<Weights::bits, gs>(reinterpret_cast<const std::uint8_t*>(row + t * words),
-                                                   [&](int v, typename Lanes::ivec q) {
-                                                     acc[t][v] = Lanes::fma(values<Weights>(q), xa, acc[t][v]);
-                                                   });
+          Lanes::template values<Weights>(reinterpret_cast<const std::uint8_t*>(row + t * words),
+                                          [&](int v, vec values_v) { acc[t][v] = Lanes::fma(values_v, xa, acc[t][v]); });
         }
       }
       alignas(64) float sums[T * gs];
+      LOWBIT_UNROLL
       for (int t = 0; t < T; ++t) {
+        LOWBIT_UNROLL
         for (int v = 0; v < V; ++v) Lanes::store(sums + t * gs + v * Lanes::width, acc[t][v]);
       }
       float* y = p.y + m * p.N + (first + g0) * gs;
@@ -1549,7 +1558,9 @@ struct lane_matmul {
     constexpr int gs = Weights::group_size;
     const std::size_t groups = p.K / gs;
     vec total[MB][R];
+    LOWBIT_UNROLL
     for (int j = 0; j < MB; ++j) {
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
     }
     for (std::size_t g = 0; g < n; ++g) {
@@ -1557,25 +1568,35 @@ struct lane_matmul {
       // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
       // (and how rows are split between threads then changes no bit).
       vec acc[MB][R];
+      LOWBIT_UNROLL
+      for (int j = 0; j < MB; ++j) {
+        LOWBIT_UNROLL
+        for (int i = 0; i < R; ++i) acc[j][i] = Lanes::zero();  // overwritten by the first product
+      }
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
         // flight for a weight beyond the cache (a prefetch past the array is harmless).
         LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
-        Lanes::template codes<Weights::bits, gs>(
-            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, typename Lanes::ivec q) {
-              const vec values_v = values<Weights>(q);
+        Lanes::template values<Weights>(
+            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, vec values_v) {
+              LOWBIT_UNROLL
               for (int j = 0; j < MB; ++j) {
                 const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
                 acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
               }
             });
       }
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         const vec ai = Lanes::set1(a[i][g]);
+        LOWBIT_UNROLL
         for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
+    LOWBIT_UNROLL
     for (int j = 0; j < MB; ++j) {
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
         float part = Lanes::sum(total[j][i]);
@@ -2332,15 +2353,71 @@ struct matmul_lanes {
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
   }
 
-  // Codes in order.
+  // Codes of 1, 2 or 4 bits one byte per lane (8 or 16 bytes at a time), when the group's codes fill whole
+  // 8-byte loads; the rest in order.
   template <int Bits, int GroupSize>
   static constexpr int stride() noexcept {
-    return 1;
+    return (Bits == 1 || Bits == 2 || Bits == 4) && GroupSize * Bits % 64 == 0 ? 8 / Bits : 1;
+  }
+
+  // The group's values. Codes of up to 4 bits (affine) and E2M1 codes in the byte-per-lane order: each
+  // code's float is two table lookups (tbl) for the two high bytes of its bits, the low two being zero
+  // for every such value, interleaved into 32-bit lanes by zips: no widening and no conversion. The rest
+  // through codes() and code_values().
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    constexpr int bits = Weights::bits, s = stride<bits, Weights::group_size>();
+    constexpr bool fp = is_fp_weights<Weights>::value;
+    if constexpr (s > 1 && (!fp || bits == 4)) {
+      // Bytes 2 and 3 of the floats 0 .. 15, and of the E2M1 values 0, 0.5, ..., 6, -0, ..., -6.
+      alignas(16) static constexpr std::uint8_t ints[2][16] = {
+          {0x00, 0x80, 0x00, 0x40, 0x80, 0xa0, 0xc0, 0xe0, 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70},
+          {0x00, 0x3f, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41}};
+      alignas(16) static constexpr std::uint8_t e2m1s[2][16] = {
+          {0x00, 0x00, 0x80, 0xc0, 0x00, 0x40, 0x80, 0xc0, 0x00, 0x00, 0x80, 0xc0, 0x00, 0x40, 0x80, 0xc0},
+          {0x00, 0x3f, 0x3f, 0x3f, 0x40, 0x40, 0x40, 0x40, 0x80, 0xbf, 0xbf, 0xbf, 0xc0, 0xc0, 0xc0, 0xc0}};
+      const auto& table = fp ? e2m1s : ints;
+      const uint8x16_t low = vld1q_u8(table[0]), high = vld1q_u8(table[1]);
+      const uint16x8_t zero = vdupq_n_u16(0);
+      const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(bits)));
+      constexpr int bytes = Weights::group_size * bits / 8;
+      if constexpr (bytes % 16 == 0) {
+        LOWBIT_UNROLL
+        for (int c = 0; c < bytes / 16; ++c) {
+          const uint8x16_t packed = vld1q_u8(p + 16 * c);
+          LOWBIT_UNROLL
+          for (int j = 0; j < s; ++j) {
+            uint8x16_t q = j == 0 ? packed : vshlq_u8(packed, vdupq_n_s8(static_cast<std::int8_t>(-j * bits)));
+            if (j < s - 1) q = vandq_u8(q, mask);
+            const uint16x8_t h0 = vreinterpretq_u16_u8(vzip1q_u8(vqtbl1q_u8(low, q), vqtbl1q_u8(high, q)));
+            const uint16x8_t h1 = vreinterpretq_u16_u8(vzip2q_u8(vqtbl1q_u8(low, q), vqtbl1q_u8(high, q)));
+            f((4 * c) * s + j, vreinterpretq_f32_u16(vzip1q_u16(zero, h0)));  // bytes 4 * block .. + 3
+            f((4 * c + 1) * s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h0)));
+            f((4 * c + 2) * s + j, vreinterpretq_f32_u16(vzip1q_u16(zero, h1)));
+            f((4 * c + 3) * s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h1)));
+          }
+        }
+      } else {  // 8 bytes
+        const uint8x8_t packed = vld1_u8(p);
+        LOWBIT_UNROLL
+        for (int j = 0; j < s; ++j) {
+          uint8x8_t q = j == 0 ? packed : vshl_u8(packed, vdup_n_s8(static_cast<std::int8_t>(-j * bits)));
+          if (j < s - 1) q = vand_u8(q, vget_low_u8(mask));
+          const uint16x8_t h = vreinterpretq_u16_u8(vcombine_u8(vzip1_u8(vqtbl1_u8(low, q), vqtbl1_u8(high, q)),
+                                                                vzip2_u8(vqtbl1_u8(low, q), vqtbl1_u8(high, q))));
+          f(j, vreinterpretq_f32_u16(vzip1q_u16(zero, h)));
+          f(s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h)));
+        }
+      }
+    } else {
+      values_from_codes<matmul_lanes, Weights>(p, f);
+    }
   }
 
   // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);
@@ -3150,17 +3227,25 @@ struct matmul_lanes {
     return 8 % Bits == 0 && 8 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
   }
 
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    values_from_codes<matmul_lanes, Weights>(p, f);
+  }
+
   // The group's codes, 8 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
   // bits possibly above it (codes_in_dwords may read 8 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1) {
+      LOWBIT_UNROLL
       for (int block = 0; block < GroupSize / (8 * s); ++block) {
         const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
+        LOWBIT_UNROLL
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
       }
     } else {
+      LOWBIT_UNROLL
       for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
     }
   }
@@ -4073,22 +4158,31 @@ struct matmul_lanes {
     return 8 % Bits == 0 && 16 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
   }
 
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    values_from_codes<matmul_lanes, Weights>(p, f);
+  }
+
   // The group's codes, 16 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
   // bits possibly above it (chunk_span may read 32 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1 || Bits == 8) {
+      LOWBIT_UNROLL
       for (int block = 0; block < GroupSize / (16 * s); ++block) {
         const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
+        LOWBIT_UNROLL
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
       }
     } else {
       using geometry = chunk_geometry<Bits, 4>;
       constexpr int chunks = GroupSize / 16;
       constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+      LOWBIT_UNROLL
       for (int first = 0; first < chunks; first += span) {
         const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
+        LOWBIT_UNROLL
         for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }

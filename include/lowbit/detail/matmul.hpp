@@ -144,12 +144,29 @@ struct scalar_matmul {
   }
 };
 
-// The product on an instruction set's float lanes. Lanes provides: vec, ivec, width, rows (of W per pass,
+// A group's values from its integer codes, for lane sets that unpack codes first (codes<Bits, GroupSize>,
+// then affine_values<Bits>, e2m1 or e4m3 by the weight's mode): f(v, values of vector v).
+template <class Lanes, class Weights>
+LOWBIT_ALWAYS_INLINE typename Lanes::vec code_values(typename Lanes::ivec q) noexcept {
+  if constexpr (!is_fp_weights<Weights>::value) {
+    return Lanes::template affine_values<Weights::bits>(q);
+  } else if constexpr (Weights::bits == 4) {
+    return Lanes::e2m1(q);
+  } else {
+    return Lanes::e4m3(q);
+  }
+}
+template <class Lanes, class Weights, class F>
+LOWBIT_ALWAYS_INLINE void values_from_codes(const std::uint8_t* p, F&& f) noexcept {
+  Lanes::template codes<Weights::bits, Weights::group_size>(
+      p, [&](int v, typename Lanes::ivec q) { f(v, code_values<Lanes, Weights>(q)); });
+}
+
+// The product on an instruction set's float lanes. Lanes provides: vec, width, rows (of W per pass,
 // transposed), columns (floats of y per tile, not transposed), zero, load, store, set1, mul, fma, sum,
-// widen(factors, n, floats); affine_values<Bits>, e2m1 and
-// e4m3 (codes to values, ignoring the bits above each code);
-// stride<Bits, GroupSize>() and codes<Bits, GroupSize>(bytes, f), which calls f(v, q) for each vector of
-// the group's codes. With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
+// widen(factors, n, floats); stride<Bits, GroupSize>() and values<Weights>(bytes, f), which calls f(v,
+// values) for each vector of the group's values (most build it from codes<Bits, GroupSize> and
+// code_values above). With stride 1, vector v holds codes v * width ... in order. With a stride s > 1 (codes
 // of s per byte, one byte per lane), each block of width * s codes comes as s vectors, vector j holding
 // codes j, j + s, j + 2s, ...: unpacking then costs a shift and a mask per vector, and x, which every row
 // of W shares, is put in that order once per call (order_x) instead of the codes in x's order per row.
@@ -208,17 +225,6 @@ struct lane_matmul {
   static constexpr std::size_t chunk = 64;
   static constexpr std::size_t prefetch_distance = LOWBIT_MATMUL_PREFETCH;
 
-  template <class Weights>
-  static LOWBIT_ALWAYS_INLINE typename Lanes::vec values(typename Lanes::ivec q) noexcept {
-    if constexpr (!is_fp_weights<Weights>::value) {
-      return Lanes::template affine_values<Weights::bits>(q);
-    } else if constexpr (Weights::bits == 4) {
-      return Lanes::e2m1(q);
-    } else {
-      return Lanes::e4m3(q);
-    }
-  }
-
   // Rows r .. r + R - 1 of those handed to matmul_rows, every row of x.
   template <int R, class Weights>
   static void row_block(const Weights& w, const std::uint32_t* wq, const matmul_problem& p, std::size_t first,
@@ -264,24 +270,27 @@ struct lane_matmul {
       const float* x = p.x + m * p.K;
       vec acc[T][V];
       float bias[T];
+      LOWBIT_UNROLL
       for (int t = 0; t < T; ++t) {
         bias[t] = 0.0f;
+        LOWBIT_UNROLL
         for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
       }
       for (std::size_t k = 0; k < p.K; ++k) {
         const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
+        LOWBIT_UNROLL
         for (int t = 0; t < T; ++t) {
           const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
           const vec xa = Lanes::set1(x[k] * w.a(group));
           if constexpr (!is_fp_weights<Weights>::value) bias[t] += x[k] * w.c(group);
-          Lanes::template codes<Weights::bits, gs>(reinterpret_cast<const std::uint8_t*>(row + t * words),
-                                                   [&](int v, typename Lanes::ivec q) {
-                                                     acc[t][v] = Lanes::fma(values<Weights>(q), xa, acc[t][v]);
-                                                   });
+          Lanes::template values<Weights>(reinterpret_cast<const std::uint8_t*>(row + t * words),
+                                          [&](int v, vec values_v) { acc[t][v] = Lanes::fma(values_v, xa, acc[t][v]); });
         }
       }
       alignas(64) float sums[T * gs];
+      LOWBIT_UNROLL
       for (int t = 0; t < T; ++t) {
+        LOWBIT_UNROLL
         for (int v = 0; v < V; ++v) Lanes::store(sums + t * gs + v * Lanes::width, acc[t][v]);
       }
       float* y = p.y + m * p.N + (first + g0) * gs;
@@ -314,7 +323,9 @@ struct lane_matmul {
     constexpr int gs = Weights::group_size;
     const std::size_t groups = p.K / gs;
     vec total[MB][R];
+    LOWBIT_UNROLL
     for (int j = 0; j < MB; ++j) {
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
     }
     for (std::size_t g = 0; g < n; ++g) {
@@ -322,25 +333,35 @@ struct lane_matmul {
       // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
       // (and how rows are split between threads then changes no bit).
       vec acc[MB][R];
+      LOWBIT_UNROLL
+      for (int j = 0; j < MB; ++j) {
+        LOWBIT_UNROLL
+        for (int i = 0; i < R; ++i) acc[j][i] = Lanes::zero();  // overwritten by the first product
+      }
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
         // flight for a weight beyond the cache (a prefetch past the array is harmless).
         LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
-        Lanes::template codes<Weights::bits, gs>(
-            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, typename Lanes::ivec q) {
-              const vec values_v = values<Weights>(q);
+        Lanes::template values<Weights>(
+            reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, vec values_v) {
+              LOWBIT_UNROLL
               for (int j = 0; j < MB; ++j) {
                 const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
                 acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
               }
             });
       }
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         const vec ai = Lanes::set1(a[i][g]);
+        LOWBIT_UNROLL
         for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
+    LOWBIT_UNROLL
     for (int j = 0; j < MB; ++j) {
+      LOWBIT_UNROLL
       for (int i = 0; i < R; ++i) {
         float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
         float part = Lanes::sum(total[j][i]);

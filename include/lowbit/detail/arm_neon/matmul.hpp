@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../format.hpp"
+#include "../matmul.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -57,15 +59,71 @@ struct matmul_lanes {
     return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(magnitude), vshlq_n_u32(vandq_u32(q, vdupq_n_u32(0x80)), 24)));
   }
 
-  // Codes in order.
+  // Codes of 1, 2 or 4 bits one byte per lane (8 or 16 bytes at a time), when the group's codes fill whole
+  // 8-byte loads; the rest in order.
   template <int Bits, int GroupSize>
   static constexpr int stride() noexcept {
-    return 1;
+    return (Bits == 1 || Bits == 2 || Bits == 4) && GroupSize * Bits % 64 == 0 ? 8 / Bits : 1;
+  }
+
+  // The group's values. Codes of up to 4 bits (affine) and E2M1 codes in the byte-per-lane order: each
+  // code's float is two table lookups (tbl) for the two high bytes of its bits, the low two being zero
+  // for every such value, interleaved into 32-bit lanes by zips: no widening and no conversion. The rest
+  // through codes() and code_values().
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    constexpr int bits = Weights::bits, s = stride<bits, Weights::group_size>();
+    constexpr bool fp = is_fp_weights<Weights>::value;
+    if constexpr (s > 1 && (!fp || bits == 4)) {
+      // Bytes 2 and 3 of the floats 0 .. 15, and of the E2M1 values 0, 0.5, ..., 6, -0, ..., -6.
+      alignas(16) static constexpr std::uint8_t ints[2][16] = {
+          {0x00, 0x80, 0x00, 0x40, 0x80, 0xa0, 0xc0, 0xe0, 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70},
+          {0x00, 0x3f, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41}};
+      alignas(16) static constexpr std::uint8_t e2m1s[2][16] = {
+          {0x00, 0x00, 0x80, 0xc0, 0x00, 0x40, 0x80, 0xc0, 0x00, 0x00, 0x80, 0xc0, 0x00, 0x40, 0x80, 0xc0},
+          {0x00, 0x3f, 0x3f, 0x3f, 0x40, 0x40, 0x40, 0x40, 0x80, 0xbf, 0xbf, 0xbf, 0xc0, 0xc0, 0xc0, 0xc0}};
+      const auto& table = fp ? e2m1s : ints;
+      const uint8x16_t low = vld1q_u8(table[0]), high = vld1q_u8(table[1]);
+      const uint16x8_t zero = vdupq_n_u16(0);
+      const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(bits)));
+      constexpr int bytes = Weights::group_size * bits / 8;
+      if constexpr (bytes % 16 == 0) {
+        LOWBIT_UNROLL
+        for (int c = 0; c < bytes / 16; ++c) {
+          const uint8x16_t packed = vld1q_u8(p + 16 * c);
+          LOWBIT_UNROLL
+          for (int j = 0; j < s; ++j) {
+            uint8x16_t q = j == 0 ? packed : vshlq_u8(packed, vdupq_n_s8(static_cast<std::int8_t>(-j * bits)));
+            if (j < s - 1) q = vandq_u8(q, mask);
+            const uint16x8_t h0 = vreinterpretq_u16_u8(vzip1q_u8(vqtbl1q_u8(low, q), vqtbl1q_u8(high, q)));
+            const uint16x8_t h1 = vreinterpretq_u16_u8(vzip2q_u8(vqtbl1q_u8(low, q), vqtbl1q_u8(high, q)));
+            f((4 * c) * s + j, vreinterpretq_f32_u16(vzip1q_u16(zero, h0)));  // bytes 4 * block .. + 3
+            f((4 * c + 1) * s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h0)));
+            f((4 * c + 2) * s + j, vreinterpretq_f32_u16(vzip1q_u16(zero, h1)));
+            f((4 * c + 3) * s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h1)));
+          }
+        }
+      } else {  // 8 bytes
+        const uint8x8_t packed = vld1_u8(p);
+        LOWBIT_UNROLL
+        for (int j = 0; j < s; ++j) {
+          uint8x8_t q = j == 0 ? packed : vshl_u8(packed, vdup_n_s8(static_cast<std::int8_t>(-j * bits)));
+          if (j < s - 1) q = vand_u8(q, vget_low_u8(mask));
+          const uint16x8_t h = vreinterpretq_u16_u8(vcombine_u8(vzip1_u8(vqtbl1_u8(low, q), vqtbl1_u8(high, q)),
+                                                                vzip2_u8(vqtbl1_u8(low, q), vqtbl1_u8(high, q))));
+          f(j, vreinterpretq_f32_u16(vzip1q_u16(zero, h)));
+          f(s + j, vreinterpretq_f32_u16(vzip2q_u16(zero, h)));
+        }
+      }
+    } else {
+      values_from_codes<matmul_lanes, Weights>(p, f);
+    }
   }
 
   // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
+    LOWBIT_UNROLL
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "../../format.hpp"
+#include "../matmul.hpp"
 #include "ops.hpp"
 
 LOWBIT_BEGIN_NAMESPACE
@@ -77,17 +78,25 @@ struct matmul_lanes {
     return 8 % Bits == 0 && 8 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
   }
 
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    values_from_codes<matmul_lanes, Weights>(p, f);
+  }
+
   // The group's codes, 8 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
   // bits possibly above it (codes_in_dwords may read 8 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1) {
+      LOWBIT_UNROLL
       for (int block = 0; block < GroupSize / (8 * s); ++block) {
         const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
+        LOWBIT_UNROLL
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
       }
     } else {
+      LOWBIT_UNROLL
       for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
     }
   }

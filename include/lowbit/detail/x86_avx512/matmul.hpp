@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "../../format.hpp"
+#include "../matmul.hpp"
 #include "ops.hpp"
 
 LOWBIT_AVX512_WARNINGS_OFF  // GCC bug 105593: see config.hpp
@@ -76,22 +77,31 @@ struct matmul_lanes {
     return 8 % Bits == 0 && 16 * (8 / Bits) <= GroupSize ? 8 / Bits : 1;
   }
 
+  template <class Weights, class F>
+  static LOWBIT_ALWAYS_INLINE void values(const std::uint8_t* p, F&& f) noexcept {
+    values_from_codes<matmul_lanes, Weights>(p, f);
+  }
+
   // The group's codes, 16 at a time in 32-bit lanes, each code in the low bits of its lane and other codes'
   // bits possibly above it (chunk_span may read 32 bytes past them).
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1 || Bits == 8) {
+      LOWBIT_UNROLL
       for (int block = 0; block < GroupSize / (16 * s); ++block) {
         const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
+        LOWBIT_UNROLL
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
       }
     } else {
       using geometry = chunk_geometry<Bits, 4>;
       constexpr int chunks = GroupSize / 16;
       constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
+      LOWBIT_UNROLL
       for (int first = 0; first < chunks; first += span) {
         const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
+        LOWBIT_UNROLL
         for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }
