@@ -1273,6 +1273,7 @@ struct matmul_problem {
 // The weights of the affine mode: factors (s, b), values the codes.
 template <int Bits, int GroupSize, class S>
 struct affine_weights {
+  using values_kind = affine_weights<Bits, GroupSize, float>;  // what the values depend on: not S
   static constexpr int group_size = GroupSize;
   static constexpr int bits = Bits;
   static constexpr std::size_t words = format::words_per_group(Bits, GroupSize);
@@ -1301,6 +1302,7 @@ struct is_fp_weights<fp_weights<M, Global>> : std::true_type {};
 
 template <mode M, bool Global>
 struct fp_weights {
+  using values_kind = fp_weights<M, false>;  // what the values depend on: not the global scale
   static constexpr int group_size = mode_group_size(M);
   static constexpr int bits = mode_bits(M);
   static constexpr std::size_t words = static_cast<std::size_t>(mode_group_size(M) * mode_bits(M) / 32);
@@ -1481,12 +1483,15 @@ struct lane_matmul {
           Lanes::widen(w.biases + group, n, c[i]);
         }
       }
+      // The loop over codes sees float factors only: it is compiled once per kind of values, whatever
+      // the scale type.
+      using kind = typename Weights::values_kind;
       std::size_t m = 0;
       if constexpr (R == 1) {
-        for (; m + 4 <= p.M; m += 4) block<4, 1, Weights>(codes, a, c, n, p, g0, first + r, m);
+        for (; m + 4 <= p.M; m += 4) block<4, 1, kind>(codes, a, c, n, p, g0, first + r, m);
       }
-      for (; m + 2 <= p.M; m += 2) block<2, R, Weights>(codes, a, c, n, p, g0, first + r, m);
-      if (m < p.M) block<1, R, Weights>(codes, a, c, n, p, g0, first + r, m);
+      for (; m + 2 <= p.M; m += 2) block<2, R, kind>(codes, a, c, n, p, g0, first + r, m);
+      if (m < p.M) block<1, R, kind>(codes, a, c, n, p, g0, first + r, m);
     }
   }
 
@@ -1551,7 +1556,7 @@ struct lane_matmul {
   // Groups [g0, g0 + n) of R rows of W into columns column .. column + R - 1 of MB rows of y from m0,
   // which they start (g0 == 0) or add to.
   template <int MB, int R, class Weights>
-  static LOWBIT_ALWAYS_INLINE void block(const std::uint32_t* const* codes, const float (*a)[chunk],
+  static LOWBIT_NOINLINE void block(const std::uint32_t* const* codes, const float (*a)[chunk],
                                          const float (*c)[chunk], std::size_t n, const matmul_problem& p,
                                          std::size_t g0, std::size_t column, std::size_t m0) noexcept {
     using vec = typename Lanes::vec;
