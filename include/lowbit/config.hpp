@@ -183,6 +183,13 @@
 #else
 #define LOWBIT_UNROLL
 #endif
+// LOWBIT_UNROLL_GCC: the same for GCC only, on loops whose bodies call the kernels' lambdas: clang unrolls
+// them by itself when it can, and refuses (a -Wpass-failed warning) at -O1 with sanitizers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define LOWBIT_UNROLL_GCC _Pragma("GCC unroll 16")
+#else
+#define LOWBIT_UNROLL_GCC
+#endif
 
 // GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
 // "may be used uninitialized" inside the intrinsic headers (GCC bug 105593): the AVX-512 kernels' headers

@@ -228,6 +228,13 @@
 #else
 #define LOWBIT_UNROLL
 #endif
+// LOWBIT_UNROLL_GCC: the same for GCC only, on loops whose bodies call the kernels' lambdas: clang unrolls
+// them by itself when it can, and refuses (a -Wpass-failed warning) at -O1 with sanitizers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define LOWBIT_UNROLL_GCC _Pragma("GCC unroll 16")
+#else
+#define LOWBIT_UNROLL_GCC
+#endif
 
 // GCC 12's AVX-512 intrinsics fill unused operands with _mm512_undefined_*(), which it then reports as
 // "may be used uninitialized" inside the intrinsic headers (GCC bug 105593): the AVX-512 kernels' headers
@@ -1510,15 +1517,15 @@ struct lane_matmul {
       const float* x = p.x + m * p.K;
       vec acc[T][V];
       float bias[T];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int t = 0; t < T; ++t) {
         bias[t] = 0.0f;
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
       }
       for (std::size_t k = 0; k < p.K; ++k) {
         const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int t = 0; t < T; ++t) {
           const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
           const vec xa = Lanes::set1(x[k] * w.a(group));
@@ -1528,9 +1535,9 @@ struct lane_matmul {
         }
       }
       alignas(64) float sums[T * gs];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int t = 0; t < T; ++t) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int v = 0; v < V; ++v) Lanes::store(sums + t * gs + v * Lanes::width, acc[t][v]);
       }
       float* y = p.y + m * p.N + (first + g0) * gs;
@@ -1563,9 +1570,9 @@ struct lane_matmul {
     constexpr int gs = Weights::group_size;
     const std::size_t groups = p.K / gs;
     vec total[MB][R];
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int j = 0; j < MB; ++j) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
     }
     for (std::size_t g = 0; g < n; ++g) {
@@ -1573,35 +1580,35 @@ struct lane_matmul {
       // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
       // (and how rows are split between threads then changes no bit).
       vec acc[MB][R];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int j = 0; j < MB; ++j) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int i = 0; i < R; ++i) acc[j][i] = Lanes::zero();  // overwritten by the first product
       }
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
         // flight for a weight beyond the cache (a prefetch past the array is harmless).
         LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
         Lanes::template values<Weights>(
             reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, vec values_v) {
-              LOWBIT_UNROLL
+              LOWBIT_UNROLL_GCC
               for (int j = 0; j < MB; ++j) {
                 const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
                 acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
               }
             });
       }
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         const vec ai = Lanes::set1(a[i][g]);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int j = 0; j < MB; ++j) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
         float part = Lanes::sum(total[j][i]);
@@ -2387,10 +2394,10 @@ struct matmul_lanes {
       const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(bits)));
       constexpr int bytes = Weights::group_size * bits / 8;
       if constexpr (bytes % 16 == 0) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int c = 0; c < bytes / 16; ++c) {
           const uint8x16_t packed = vld1q_u8(p + 16 * c);
-          LOWBIT_UNROLL
+          LOWBIT_UNROLL_GCC
           for (int j = 0; j < s; ++j) {
             uint8x16_t q = j == 0 ? packed : vshlq_u8(packed, vdupq_n_s8(static_cast<std::int8_t>(-j * bits)));
             if (j < s - 1) q = vandq_u8(q, mask);
@@ -2404,7 +2411,7 @@ struct matmul_lanes {
         }
       } else {  // 8 bytes
         const uint8x8_t packed = vld1_u8(p);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) {
           uint8x8_t q = j == 0 ? packed : vshl_u8(packed, vdup_n_s8(static_cast<std::int8_t>(-j * bits)));
           if (j < s - 1) q = vand_u8(q, vget_low_u8(mask));
@@ -2422,7 +2429,7 @@ struct matmul_lanes {
   // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);
@@ -3243,14 +3250,14 @@ struct matmul_lanes {
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int block = 0; block < GroupSize / (8 * s); ++block) {
         const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
       }
     } else {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
     }
   }
@@ -4174,20 +4181,20 @@ struct matmul_lanes {
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1 || Bits == 8) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int block = 0; block < GroupSize / (16 * s); ++block) {
         const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
       }
     } else {
       using geometry = chunk_geometry<Bits, 4>;
       constexpr int chunks = GroupSize / 16;
       constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int first = 0; first < chunks; first += span) {
         const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }

@@ -275,15 +275,15 @@ struct lane_matmul {
       const float* x = p.x + m * p.K;
       vec acc[T][V];
       float bias[T];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int t = 0; t < T; ++t) {
         bias[t] = 0.0f;
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
       }
       for (std::size_t k = 0; k < p.K; ++k) {
         const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int t = 0; t < T; ++t) {
           const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
           const vec xa = Lanes::set1(x[k] * w.a(group));
@@ -293,9 +293,9 @@ struct lane_matmul {
         }
       }
       alignas(64) float sums[T * gs];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int t = 0; t < T; ++t) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int v = 0; v < V; ++v) Lanes::store(sums + t * gs + v * Lanes::width, acc[t][v]);
       }
       float* y = p.y + m * p.N + (first + g0) * gs;
@@ -328,9 +328,9 @@ struct lane_matmul {
     constexpr int gs = Weights::group_size;
     const std::size_t groups = p.K / gs;
     vec total[MB][R];
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int j = 0; j < MB; ++j) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) total[j][i] = Lanes::zero();
     }
     for (std::size_t g = 0; g < n; ++g) {
@@ -338,35 +338,35 @@ struct lane_matmul {
       // One accumulator per row of x and of W: R * MB chains of FMAs are enough to fill the pipelines
       // (and how rows are split between threads then changes no bit).
       vec acc[MB][R];
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int j = 0; j < MB; ++j) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int i = 0; i < R; ++i) acc[j][i] = Lanes::zero();  // overwritten by the first product
       }
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         // Each row's codes are requested ahead: the hardware prefetchers alone keep too few lines in
         // flight for a weight beyond the cache (a prefetch past the array is harmless).
         LOWBIT_PREFETCH(reinterpret_cast<const char*>(codes[i] + g * Weights::words) + prefetch_distance);
         Lanes::template values<Weights>(
             reinterpret_cast<const std::uint8_t*>(codes[i] + g * Weights::words), [&](int v, vec values_v) {
-              LOWBIT_UNROLL
+              LOWBIT_UNROLL_GCC
               for (int j = 0; j < MB; ++j) {
                 const vec xv = Lanes::load(x + j * p.K + v * Lanes::width);
                 acc[j][i] = v == 0 ? Lanes::mul(values_v, xv) : Lanes::fma(values_v, xv, acc[j][i]);
               }
             });
       }
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         const vec ai = Lanes::set1(a[i][g]);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < MB; ++j) total[j][i] = Lanes::fma(ai, acc[j][i], total[j][i]);
       }
     }
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int j = 0; j < MB; ++j) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int i = 0; i < R; ++i) {
         float& y = p.y[(m0 + j) * p.N + column + static_cast<std::size_t>(i)];
         float part = Lanes::sum(total[j][i]);

@@ -88,10 +88,10 @@ struct matmul_lanes {
       const uint8x16_t mask = vdupq_n_u8(static_cast<std::uint8_t>(format::max_code(bits)));
       constexpr int bytes = Weights::group_size * bits / 8;
       if constexpr (bytes % 16 == 0) {
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int c = 0; c < bytes / 16; ++c) {
           const uint8x16_t packed = vld1q_u8(p + 16 * c);
-          LOWBIT_UNROLL
+          LOWBIT_UNROLL_GCC
           for (int j = 0; j < s; ++j) {
             uint8x16_t q = j == 0 ? packed : vshlq_u8(packed, vdupq_n_s8(static_cast<std::int8_t>(-j * bits)));
             if (j < s - 1) q = vandq_u8(q, mask);
@@ -105,7 +105,7 @@ struct matmul_lanes {
         }
       } else {  // 8 bytes
         const uint8x8_t packed = vld1_u8(p);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) {
           uint8x8_t q = j == 0 ? packed : vshl_u8(packed, vdup_n_s8(static_cast<std::int8_t>(-j * bits)));
           if (j < s - 1) q = vand_u8(q, vget_low_u8(mask));
@@ -123,7 +123,7 @@ struct matmul_lanes {
   // The group's codes, 16 at a time as bytes (codes16 reads 16 bytes from each chunk), 4 per vector.
   template <int Bits, int GroupSize, class F>
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
-    LOWBIT_UNROLL
+    LOWBIT_UNROLL_GCC
     for (int c = 0; c < GroupSize / 16; ++c) {
       const uint8x16_t q = codes16<Bits>(p + 2 * Bits * c);
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q)), hi = vmovl_high_u8(q);

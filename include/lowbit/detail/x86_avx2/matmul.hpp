@@ -89,14 +89,14 @@ struct matmul_lanes {
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int block = 0; block < GroupSize / (8 * s); ++block) {
         const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * block)));
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm256_srli_epi32(bytes, j * Bits));
       }
     } else {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int c = 0; c < GroupSize / 8; ++c) f(c, codes_in_dwords<Bits>(p + c * Bits));
     }
   }

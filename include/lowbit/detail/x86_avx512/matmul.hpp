@@ -88,20 +88,20 @@ struct matmul_lanes {
   static LOWBIT_ALWAYS_INLINE void codes(const std::uint8_t* p, F&& f) noexcept {
     constexpr int s = stride<Bits, GroupSize>();
     if constexpr (s > 1 || Bits == 8) {
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int block = 0; block < GroupSize / (16 * s); ++block) {
         const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * block)));
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int j = 0; j < s; ++j) f(block * s + j, j == 0 ? bytes : _mm512_srli_epi32(bytes, j * Bits));
       }
     } else {
       using geometry = chunk_geometry<Bits, 4>;
       constexpr int chunks = GroupSize / 16;
       constexpr int span = geometry::chunks_per_gather < chunks ? geometry::chunks_per_gather : chunks;
-      LOWBIT_UNROLL
+      LOWBIT_UNROLL_GCC
       for (int first = 0; first < chunks; first += span) {
         const chunk_span<Bits, 4, span> unpacked(p + first * geometry::chunk_bytes);
-        LOWBIT_UNROLL
+        LOWBIT_UNROLL_GCC
         for (int c = 0; c < span; ++c) f(first + c, unpacked.codes(c));
       }
     }
