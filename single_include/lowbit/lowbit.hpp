@@ -1510,9 +1510,10 @@ struct lane_matmul {
     constexpr int gs = Weights::group_size, V = gs / Lanes::width, s = stride<Weights>(), block = s * Lanes::width;
     constexpr std::size_t words = Weights::words;
     const std::size_t groups = p.N / gs;  // per row of W
-    // The last row's codes from a padded copy: the unpacking may read past them, and past the array.
+    // Rows whose codes end within 64 bytes of the array's end are read from a padded copy: the unpacking
+    // may read up to that far past them (rows of a narrow W are shorter than that).
+    const std::uint32_t* const end = wq + (p.K * groups - first) * words;
     alignas(64) std::uint32_t last[T * words + 16] = {};
-    for (std::size_t i = 0; i < T * words; ++i) last[i] = wq[((p.K - 1) * groups + g0) * words + i];
     for (std::size_t m = 0; m < p.M; ++m) {
       const float* x = p.x + m * p.K;
       vec acc[T][V];
@@ -1524,7 +1525,11 @@ struct lane_matmul {
         for (int v = 0; v < V; ++v) acc[t][v] = Lanes::zero();
       }
       for (std::size_t k = 0; k < p.K; ++k) {
-        const std::uint32_t* row = k + 1 < p.K ? wq + (k * groups + g0) * words : last;
+        const std::uint32_t* row = wq + (k * groups + g0) * words;
+        if (end - row < static_cast<std::ptrdiff_t>(T * words + 16)) {
+          for (std::size_t i = 0; i < T * words; ++i) last[i] = row[i];
+          row = last;
+        }
         LOWBIT_UNROLL_GCC
         for (int t = 0; t < T; ++t) {
           const std::size_t group = k * groups + g0 + static_cast<std::size_t>(t);
