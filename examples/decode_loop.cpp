@@ -1,7 +1,7 @@
 // A decode loop on quantized weights: a small stack of MLP blocks (up projection, SiLU, down projection,
 // residual), each weight quantized as MLX does (4 bits, group 64, float16 scales), run token after token
 // with lowbit::quantized_matmul and no dense copy of any weight. The same loop over weights dequantized in
-// advance gives the reference; the two agree to float32 rounding, and the quantized one reads ~4x fewer
+// advance gives the reference; the two agree to float32 rounding, and the quantized one reads ~7x fewer
 // bytes per token.
 //
 //   decode_loop     prints per-token time for both loops and the largest difference of a token's state
